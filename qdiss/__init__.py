@@ -1,0 +1,17 @@
+"""qdiss: differentiable steady states of open quantum systems in JAX."""
+
+from ._lindbladian import AbstractLindbladian as AbstractLindbladian, Lindbladian as Lindbladian
+from ._solution import (
+    RESULTS as RESULTS,
+    SteadyStateSolution as SteadyStateSolution,
+    SteadyStateStats as SteadyStateStats,
+)
+from ._solve import (
+    AbstractSteadyStateSolver as AbstractSteadyStateSolver,
+    steady_state as steady_state,
+)
+from ._solver.auto import Auto as Auto
+from ._solver.dense import DenseLU as DenseLU
+from ._solver.krylov import Krylov as Krylov
+
+__version__ = "0.1.0"

@@ -1,0 +1,268 @@
+r"""Lindbladians as JAX pytrees.
+
+The master equation is
+
+    dρ/dt = L(ρ) = −i[H, ρ] + Σ_k ( L_k ρ L_k† − ½{L_k† L_k, ρ} ).
+
+**Vectorisation convention.** qdiss vectorises row-major, the way ``jnp.reshape`` does:
+``vec(ρ)[i·n + j] = ρ[i, j]``. Then ``vec(A ρ B) = (A ⊗ Bᵀ) vec(ρ)``, so the superoperator is
+
+    L = −i (H ⊗ I − I ⊗ Hᵀ) + Σ_k [ L_k ⊗ L_k* − ½ (L_k†L_k ⊗ I) − ½ (I ⊗ (L_k†L_k)ᵀ) ].
+
+(QuTiP stacks columns instead; its superoperator is ours with the two tensor factors swapped.)
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse as sp
+from jaxtyping import Array, Complex
+
+__all__ = ["AbstractLindbladian", "Lindbladian"]
+
+_HERMITIAN_RTOL = 1e-8
+
+
+class AbstractLindbladian(eqx.Module):
+    """Interface every Lindbladian implements, so that every solver can take it.
+
+    A Lindbladian acts on density matrices of shape ``(n, n)`` (``n = self.n``) without forming
+    its ``n² × n²`` matrix. Concrete classes are final.
+    """
+
+    @property
+    @abc.abstractmethod
+    def n(self) -> int:
+        """Hilbert-space dimension."""
+
+    @property
+    @abc.abstractmethod
+    def dtype(self) -> Any:
+        """Complex dtype of ρ."""
+
+    @abc.abstractmethod
+    def mv(self, rho: Array) -> Array:
+        """L(ρ) for one density matrix ``(n, n)``."""
+
+    @abc.abstractmethod
+    def adjoint_mv(self, op: Array) -> Array:
+        """The Heisenberg-picture (Hilbert–Schmidt adjoint) action L†(X)."""
+
+    @abc.abstractmethod
+    def effective_hamiltonian(self) -> Array:
+        """H_eff = H − (i/2) Σ_k L_k†L_k, the non-Hermitian part used by preconditioners."""
+
+    @abc.abstractmethod
+    def norm_bound(self) -> Array:
+        """An upper bound on the induced Frobenius norm ‖L‖ = max ‖L(ρ)‖_F / ‖ρ‖_F."""
+
+    def superoperator(self) -> Array:
+        """The dense ``(n², n²)`` superoperator in the row-major convention of this module."""
+        n = self.n
+        eye = jnp.eye(n * n, dtype=self.dtype).reshape(n * n, n, n)
+        columns = jax.vmap(self.mv)(eye)  # column m is L(e_m)
+        return columns.reshape(n * n, n * n).T
+
+
+def _is_concrete(x) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def _to_array(x, name: str):
+    """Convert one operator (numpy/jax array, dynamiqs QArray, QuTiP Qobj) to a jax array."""
+    if hasattr(x, "to_jax"):  # dynamiqs QArray
+        return x.to_jax()
+    if hasattr(x, "full") and hasattr(x, "dims"):  # qutip Qobj
+        return jnp.asarray(x.full())
+    if isinstance(x, jax.Array | np.ndarray | np.generic | int | float | complex):
+        return jnp.asarray(x)
+    if isinstance(x, Sequence) and not isinstance(x, str):
+        return jnp.asarray(np.asarray(x)) if len(x) else jnp.zeros((0,))
+    raise TypeError(
+        f"`{name}` must be an array, a dynamiqs QArray or a QuTiP Qobj, got {type(x).__name__}."
+    )
+
+
+def _infer_dims(x) -> tuple[int, ...] | None:
+    dims = getattr(x, "dims", None)
+    if dims is None:
+        return None
+    if hasattr(x, "full"):  # qutip: [[2, 3], [2, 3]]
+        return tuple(int(d) for d in dims[0])
+    return tuple(int(d) for d in dims)  # dynamiqs: (2, 3)
+
+
+def _stack_jump_ops(jump_ops, n_hint: int | None):
+    if isinstance(jump_ops, jax.Array | np.ndarray):
+        return jnp.asarray(jump_ops)
+    if isinstance(jump_ops, Sequence) and not isinstance(jump_ops, str):
+        if len(jump_ops) == 0:
+            return None
+        ops = [_to_array(op, f"jump_ops[{i}]") for i, op in enumerate(jump_ops)]
+        shapes = {op.shape for op in ops}
+        if len(shapes) != 1:
+            raise ValueError(
+                f"`jump_ops` must all have the same shape (n, n); got shapes {sorted(shapes)}."
+            )
+        return jnp.stack(ops)
+    return _to_array(jump_ops, "jump_ops")
+
+
+class Lindbladian(AbstractLindbladian):
+    """A Lindbladian with a Hamiltonian and jump operators stored densely.
+
+    ``Lindbladian(H, jump_ops, dims=None)``
+
+    - ``H``: ``(n, n)`` Hermitian Hamiltonian (array, dynamiqs QArray or QuTiP Qobj).
+    - ``jump_ops``: a ``(k, n, n)`` array or a list of ``k`` operators; rates are folded in
+      (``L = √γ · op``). An empty list is a closed system.
+    - ``dims``: subsystem dimensions (static metadata), product ``n``; inferred from QArray/Qobj
+      inputs when not given.
+
+    The fields are the pytree leaves ``H`` (complex ``(n, n)``) and ``jump_ops`` (complex
+    ``(k, n, n)``), so ``jax.grad`` reaches everything that enters them.
+    """
+
+    H: Complex[Array, "n n"]
+    jump_ops: Complex[Array, "k n n"]
+    dims: tuple[int, ...] = eqx.field(static=True)
+
+    def __init__(self, H, jump_ops=(), dims=None):
+        inferred_dims = _infer_dims(H)
+        H = _to_array(H, "H")
+        if H.ndim != 2 or H.shape[0] != H.shape[1]:
+            raise ValueError(f"`H` must be a square matrix of shape (n, n); got shape {H.shape}.")
+        n = H.shape[0]
+        if n == 0:
+            raise ValueError("`H` must have a non-zero dimension.")
+        Ls = _stack_jump_ops(jump_ops, n)
+        if Ls is None:
+            Ls = jnp.zeros((0, n, n), dtype=H.dtype)
+        if Ls.ndim == 2:
+            Ls = Ls[None]
+        if Ls.ndim != 3 or Ls.shape[1:] != (n, n):
+            raise ValueError(
+                f"`jump_ops` must be a list of (n, n) operators or a (k, n, n) array with "
+                f"n = {n} (the size of `H`); got shape {Ls.shape}."
+            )
+        for name, x in (("H", H), ("jump_ops", Ls)):
+            if not jnp.issubdtype(x.dtype, jnp.number) or jnp.issubdtype(x.dtype, jnp.bool_):
+                raise TypeError(f"`{name}` must hold numbers; got dtype {x.dtype}.")
+        dtype = jnp.result_type(H.dtype, Ls.dtype, jnp.complex64)
+        if not jnp.issubdtype(dtype, jnp.complexfloating):
+            dtype = jnp.complex64
+        H = H.astype(dtype)
+        Ls = Ls.astype(dtype)
+
+        if dims is None:
+            dims = inferred_dims if inferred_dims is not None else (n,)
+        dims = tuple(int(d) for d in np.atleast_1d(dims))
+        if any(d <= 0 for d in dims) or int(np.prod(dims)) != n:
+            raise ValueError(
+                f"`dims` must be positive subsystem sizes whose product is n = {n}; got {dims}."
+            )
+
+        if _is_concrete(H) and _is_concrete(Ls):
+            for name, x in (("H", H), ("jump_ops", Ls)):
+                if not bool(jnp.all(jnp.isfinite(x))):
+                    raise ValueError(f"`{name}` has non-finite (NaN or inf) entries.")
+            herm_err = float(jnp.max(jnp.abs(H - H.conj().T)))
+            scale = float(jnp.max(jnp.abs(H))) if H.size else 0.0
+            if herm_err > _HERMITIAN_RTOL * max(scale, 1.0):
+                raise ValueError(
+                    f"`H` must be Hermitian: max |H − H†| = {herm_err:.3g} (tolerance "
+                    f"{_HERMITIAN_RTOL:g} relative to max |H| = {scale:.3g})."
+                )
+        else:
+            finite = jnp.all(jnp.isfinite(H)) & jnp.all(jnp.isfinite(Ls))
+            H = eqx.error_if(H, ~finite, "`H` or `jump_ops` has non-finite (NaN or inf) entries.")
+            herm_err = jnp.max(jnp.abs(H - H.conj().T))
+            scale = jnp.maximum(jnp.max(jnp.abs(H)), 1.0)
+            H = eqx.error_if(H, herm_err > _HERMITIAN_RTOL * scale, "`H` must be Hermitian.")
+        self.H = H
+        self.jump_ops = Ls
+        self.dims = dims
+
+    @property
+    def n(self) -> int:
+        return self.H.shape[-1]
+
+    @property
+    def dtype(self):
+        return self.H.dtype
+
+    def _loss_operator(self) -> Array:
+        """K = Σ_k L_k†L_k."""
+        return jnp.einsum("kji,kjl->il", self.jump_ops.conj(), self.jump_ops)
+
+    def effective_hamiltonian(self) -> Array:
+        return self.H - 0.5j * self._loss_operator()
+
+    def mv(self, rho: Array) -> Array:
+        """L(ρ) = −i(H_eff ρ − ρ H_eff†) + Σ_k L_k ρ L_k†, one batched contraction for the jumps."""
+        h_eff = self.effective_hamiltonian()
+        coherent = -1j * (h_eff @ rho - rho @ h_eff.conj().T)
+        jumps = jnp.einsum("kij,jl,kml->im", self.jump_ops, rho, self.jump_ops.conj())
+        return coherent + jumps
+
+    def adjoint_mv(self, op: Array) -> Array:
+        """L†(X) = i(H_eff† X − X H_eff) + Σ_k L_k† X L_k."""
+        h_eff = self.effective_hamiltonian()
+        coherent = 1j * (h_eff.conj().T @ op - op @ h_eff)
+        jumps = jnp.einsum("kji,jl,klm->im", self.jump_ops.conj(), op, self.jump_ops)
+        return coherent + jumps
+
+    def norm_bound(self) -> Array:
+        """2‖H‖₂ + 1.5‖Σ L†L‖₂ + 0.5‖Σ LL†‖₂ ≥ ‖L‖ (induced Frobenius norm).
+
+        From ‖[H,ρ]‖ ≤ 2‖H‖‖ρ‖, ‖½{K,ρ}‖ ≤ ‖K‖‖ρ‖ and ‖Σ LρL†‖ ≤ √(‖ΣL†L‖‖ΣLL†‖)‖ρ‖.
+        """
+        h_norm = jnp.max(jnp.abs(jnp.linalg.eigvalsh(self.H)))
+        k_norm = jnp.max(jnp.linalg.eigvalsh(self._loss_operator()))
+        k2 = jnp.einsum("kij,klj->il", self.jump_ops, self.jump_ops.conj())
+        k2_norm = jnp.max(jnp.linalg.eigvalsh(k2))
+        return 2 * h_norm + 1.5 * k_norm + 0.5 * k2_norm
+
+    def superoperator(self) -> Array:
+        """Dense ``(n², n²)`` superoperator (row-major vectorisation, see the module docstring)."""
+        n = self.n
+        eye = jnp.eye(n, dtype=self.dtype)
+        h_eff = self.effective_hamiltonian()
+        coherent = -1j * (jnp.kron(h_eff, eye) - jnp.kron(eye, h_eff.conj()))
+        jumps = jnp.einsum("kij,klm->iljm", self.jump_ops, self.jump_ops.conj())
+        return coherent + jumps.reshape(n * n, n * n)
+
+    def sparse_superoperator(self) -> sp.csr_matrix:
+        """The superoperator as a SciPy CSR matrix, built on the host from concrete arrays.
+
+        Same convention as :meth:`superoperator`. Not traceable: call it outside ``jit`` (the
+        sparse solver calls it through a host callback).
+        """
+        return sparse_superoperator(np.asarray(self.H), np.asarray(self.jump_ops))
+
+
+def sparse_superoperator(H: np.ndarray, jump_ops: np.ndarray) -> sp.csr_matrix:
+    """Host-side CSR superoperator from dense numpy ``H`` and ``(k, n, n)`` jump operators."""
+    n = H.shape[0]
+    eye = sp.identity(n, dtype=np.complex128, format="csr")
+    Hs = sp.csr_matrix(H)
+    loss = sp.csr_matrix((n, n), dtype=np.complex128)
+    out = -1j * (sp.kron(Hs, eye, format="csr") - sp.kron(eye, Hs.T, format="csr"))
+    for L in jump_ops:
+        Ls = sp.csr_matrix(L)
+        if Ls.nnz == 0:
+            continue
+        out = out + sp.kron(Ls, Ls.conj(), format="csr")
+        loss = loss + (Ls.conj().T @ Ls)
+    loss = sp.csr_matrix(loss)
+    out = out - 0.5 * (sp.kron(loss, eye, format="csr") + sp.kron(eye, loss.T, format="csr"))
+    out = sp.csr_matrix(out)
+    out.eliminate_zeros()
+    return out

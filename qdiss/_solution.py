@@ -1,0 +1,146 @@
+"""Result codes and the steady-state solution record."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import lineax as lx
+import numpy as np
+from jaxtyping import Array, Complex, Float, Int
+
+__all__ = ["RESULTS", "SteadyStateSolution", "SteadyStateStats"]
+
+
+class RESULTS(lx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
+    """Result codes of :func:`qdiss.steady_state`: lineax's codes plus steady-state specific ones.
+
+    ``RESULTS.successful`` is the only success. Convert a code to its message with
+    ``RESULTS[code]`` (or read ``SteadyStateSolution.message``).
+    """
+
+    successful = ""
+    non_unique = (
+        "The steady state is not unique (or, at this precision, cannot be told apart from a "
+        "non-unique one): the deflated Liouvillian is numerically singular. The system has a "
+        "conserved quantity or a dark subspace (e.g. a singlet decoupled from a collective "
+        "bath). Break the symmetry, or restrict the problem to one symmetry sector."
+    )
+    residual_too_large = (
+        "The steady-state residual ‖L(ρ)‖/(‖L‖‖ρ‖) is above the solver's `residual_tol`. "
+        "Tighten the solver tolerances, raise `max_steps`, use float64, or use a direct solver."
+    )
+    inaccurate = (
+        "The residual is small but the problem is ill-conditioned: the estimated relative error "
+        "‖A⁻¹‖·‖residual‖/‖ρ‖ of ρ exceeds the solver's `error_tol`. Use float64 or a direct "
+        "solver; the steady state may be close to non-unique."
+    )
+    nonfinite = "The solver produced non-finite (NaN or inf) values."
+    not_positive = (
+        "The computed ρ has a negative eigenvalue larger than its error estimate allows: it "
+        "is not a density matrix. The solve is inaccurate."
+    )
+    not_stationary = (
+        "Time evolution did not reach stationarity before `t_max`: raise `t_max` or use a "
+        "linear-solve solver."
+    )
+
+
+class SteadyStateStats(eqx.Module):
+    """Diagnostics of a steady-state solve (all scalars, or batched under ``vmap``).
+
+    - ``residual``: ‖L(ρ)‖_F / (‖L‖ ‖ρ‖_F), with ‖L‖ the bound of ``AbstractLindbladian.norm_bound``.
+    - ``num_steps``: solver iterations (Krylov steps, ODE steps; 1 for direct solvers).
+    - ``trace_error``: |tr ρ − 1| of the raw solve.
+    - ``min_eigenvalue``: smallest eigenvalue of ρ (a steady state is positive semidefinite).
+    - ``hermiticity_error``: ‖ρ − ρ†‖_F / ‖ρ‖_F of the raw solve (ρ is returned Hermitised).
+    - ``condition_estimate``: estimate of the condition number of the deflated Liouvillian
+      (NaN where a solver does not estimate it); ~1/eps means a non-unique steady state.
+    - ``error_estimate``: estimated relative Frobenius error of ρ, ‖A⁻¹‖‖r‖/‖ρ‖ (NaN if unknown).
+    """
+
+    residual: Float[Array, ""]
+    num_steps: Int[Array, ""]
+    trace_error: Float[Array, ""]
+    min_eigenvalue: Float[Array, ""]
+    hermiticity_error: Float[Array, ""]
+    condition_estimate: Float[Array, ""]
+    error_estimate: Float[Array, ""]
+
+
+class SteadyStateSolution(eqx.Module):
+    """What :func:`qdiss.steady_state` returns.
+
+    - ``rho``: the steady state ``(n, n)`` (Hermitian, unit trace).
+    - ``result``: a :class:`RESULTS` code; ``sol.result == RESULTS.successful`` on success.
+    - ``stats``: a :class:`SteadyStateStats`.
+    - ``solver``: the name of the solver that produced it (static).
+    """
+
+    rho: Complex[Array, "n n"]
+    result: RESULTS
+    stats: SteadyStateStats
+    solver: str = eqx.field(static=True, default="")
+
+    @property
+    def succeeded(self) -> Array:
+        """Boolean array: True where the solve succeeded."""
+        return self.result == RESULTS.successful
+
+    @property
+    def message(self) -> str:
+        """Human-readable status (concrete, unbatched solutions only)."""
+        return result_message(int(np.asarray(self.result._value)))
+
+    @property
+    def status(self) -> str:
+        """The result code's name, e.g. ``"successful"`` or ``"non_unique"`` (concrete only)."""
+        return result_name(int(np.asarray(self.result._value)))
+
+    def __str__(self) -> str:
+        try:
+            codes = np.atleast_1d(np.asarray(self.result._value))
+        except Exception:  # traced: nothing concrete to print
+            return f"SteadyStateSolution(solver={self.solver!r}, <traced>)"
+        s = self.stats
+        fmt = lambda x: np.array2string(np.asarray(x), precision=3)  # noqa: E731
+        lines = [f"SteadyStateSolution from {self.solver or 'unknown solver'}"]
+        if codes.size == 1:
+            code = int(codes[0])
+            lines.append(f"  status            : {result_name(code)}")
+            if code != 0:
+                lines.append(f"  message           : {result_message(code)}")
+        else:
+            ok = int(np.sum(codes == 0))
+            lines.append(f"  status            : {ok}/{codes.size} successful")
+        lines += [
+            f"  dimension         : n = {self.rho.shape[-1]} (Liouville {self.rho.shape[-1] ** 2})",
+            f"  relative residual : {fmt(s.residual)}",
+            f"  error estimate    : {fmt(s.error_estimate)}",
+            f"  condition number  : {fmt(s.condition_estimate)}",
+            f"  steps             : {fmt(s.num_steps)}",
+            f"  trace error       : {fmt(s.trace_error)}",
+            f"  min eigenvalue    : {fmt(s.min_eigenvalue)}",
+            f"  Hermiticity error : {fmt(s.hermiticity_error)}",
+        ]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+
+def result_name(code: int) -> str:
+    """Name of a :class:`RESULTS` code given as an integer."""
+    for name, item in RESULTS._name_to_item.items():
+        if int(np.asarray(item._value)) == code:
+            return name
+    raise ValueError(f"{code} is not a qdiss.RESULTS code.")
+
+
+def result_message(code: int) -> str:
+    """Message of a :class:`RESULTS` code given as an integer."""
+    return RESULTS._index_to_message[code] or "successful"
+
+
+def real_dtype(dtype) -> jnp.dtype:
+    """The real dtype matching a complex dtype."""
+    return jnp.finfo(dtype).dtype

@@ -1,0 +1,44 @@
+"""Automatic solver choice."""
+
+from __future__ import annotations
+
+import jax
+
+from .._lindbladian import AbstractLindbladian
+from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve
+from .dense import DenseLU
+from .krylov import Krylov
+
+__all__ = ["Auto"]
+
+
+class Auto(AbstractSteadyStateSolver):
+    """Pick a solver by problem size and device.
+
+    - Liouville dimension n² ≤ ``dense_max`` (default 2500, n ≤ 50; 10⁴ on a GPU): ``DenseLU``.
+    - otherwise on CPU, n² ≤ ``sparse_max`` (default 20 000): ``SparseLU`` (SciPy SuperLU).
+    - otherwise: ``Krylov`` (GMRES with the H_eff preconditioner).
+
+    Tolerances given here are passed to the chosen solver.
+    """
+
+    residual_tol: float | None = None
+    error_tol: float | None = None
+    dense_max: int | None = None
+    sparse_max: int = 20_000
+
+    def select(self, lindbladian: AbstractLindbladian) -> AbstractSteadyStateSolver:
+        size = lindbladian.n**2
+        on_cpu = jax.default_backend() == "cpu"
+        dense_max = self.dense_max if self.dense_max is not None else (2500 if on_cpu else 10_000)
+        tols = dict(residual_tol=self.residual_tol, error_tol=self.error_tol)
+        if size <= dense_max:
+            return DenseLU(**tols)
+        if on_cpu and size <= self.sparse_max:
+            from .sparse import SparseLU
+
+            return SparseLU(**tols)
+        return Krylov(**tols)
+
+    def solve(self, problem: DeflatedProblem, rho0: jax.Array | None) -> RawSolve:
+        return self.select(problem.lindbladian).solve(problem, rho0)
