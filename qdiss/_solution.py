@@ -48,7 +48,7 @@ class RESULTS(lx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
 class SteadyStateStats(eqx.Module):
     """Diagnostics of a steady-state solve (all scalars, or batched under ``vmap``).
 
-    - ``residual``: ‖L(ρ)‖_F / (‖L‖ ‖ρ‖_F), with ‖L‖ the bound of ``AbstractLindbladian.norm_bound``.
+    - ``residual``: ‖L(ρ)‖_F / (‖L‖ ‖ρ‖_F), ‖L‖ from ``AbstractLindbladian.norm_bound``.
     - ``num_steps``: solver iterations (Krylov steps, ODE steps; 1 for direct solvers).
     - ``trace_error``: |tr ρ − 1| of the raw solve.
     - ``min_eigenvalue``: smallest eigenvalue of ρ (a steady state is positive semidefinite).

@@ -5,8 +5,8 @@ P⁻¹(Y) = B [ (B⁻¹ Y B⁻†) / D ] B† costs four matrix products after o
 
 - ``"hermitian"`` (default): B = U unitary from H = U diag(e) U†, and K = Σ L_k†L_k kept through its
   diagonal k_i = (U†KU)_ii: D_ij = −i(e_i − e_j) − ½(k_i + k_j) − σ.
-- ``"heff"``: B = V from H_eff = H − (i/2)K = V diag(d) V⁻¹: D_ij = −i(d_i − d̄_j) − σ, the exact inverse
-  of ρ ↦ −i(H_eff ρ − ρ H_eff†) − σρ.
+- ``"heff"``: B = V from H_eff = H − (i/2)K = V diag(d) V⁻¹: D_ij = −i(d_i − d̄_j) − σ, the exact
+  inverse of ρ ↦ −i(H_eff ρ − ρ H_eff†) − σρ.
 
 ``"heff"`` is the stronger approximation (it neglects only the recycling term Σ L ρ L†), but V is
 ill-conditioned when H_eff is far from normal (a displaced or driven oscillator: cond(V) ~ 1e5 for a

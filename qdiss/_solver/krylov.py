@@ -19,25 +19,28 @@ __all__ = ["Krylov"]
 class Krylov(AbstractSteadyStateSolver):
     r"""Right-preconditioned Krylov solve of the deflated system, never forming a superoperator.
 
-        Solves (A P⁻¹) y = s·I/n with lineax's GMRES (or BiCGStab) and returns ρ = P⁻¹y, where P is
-        L without its recycling term, diagonalised once (see ``_preconditioner.py``: ``"hermitian"``, the
-    default, works in the eigenbasis of H and is always numerically stable; ``"heff"`` diagonalises
-    H_eff and is stronger when H_eff is close to normal, but stalls near 1e-8 when it is not). Right preconditioning keeps
-        the stopping test on the true residual. Memory O(restart·n²), time O(n³) per iteration: the
-        solver for large n and for GPUs. ``rho0`` warm-starts the iteration (y0 = P ρ0).
+    Solves (A P⁻¹) y = s·I/n with lineax's GMRES (or BiCGStab) and returns ρ = P⁻¹y, where P is L
+    without its recycling term, diagonalised once (see ``_preconditioner.py``). ``"hermitian"``,
+    the default, works in the eigenbasis of H and is always numerically stable; ``"heff"``
+    diagonalises H_eff and is stronger when H_eff is close to normal, but stalls near 1e-8 when it
+    is not. Right preconditioning keeps the stopping test on the true residual. Memory
+    O(restart·n²), time O(n³) per iteration: the solver for large n and for GPUs. ``rho0``
+    warm-starts the iteration (y0 = P ρ0).
 
-        Gradients: lineax differentiates the solve implicitly; reverse mode runs one GMRES with the
-        transposed operator P⁻ᵀAᵀ (a plain transpose, not a conjugate one).
+    Gradients: lineax differentiates the solve implicitly; reverse mode runs one GMRES with the
+    transposed operator P⁻ᵀAᵀ (a plain transpose, not a conjugate one).
 
-        Uniqueness: with ``check_uniqueness`` (default) one more solve with a pseudo-random right-hand
-        side v bounds ‖A⁻¹‖ ≥ ‖A⁻¹v‖; a singular A makes that solve fail or blow up, and the result
-        is reported as ``RESULTS.non_unique``. This doubles the cost of the forward solve; it can be
-        switched off in a trusted inner loop (then a non-unique steady state can pass unnoticed).
+    Uniqueness: with ``check_uniqueness`` (default) one more solve with a pseudo-random
+    right-hand side v bounds ‖A⁻¹‖ ≥ ‖A⁻¹v‖; a singular A makes that solve fail or blow up, and
+    the result is reported as ``RESULTS.non_unique``. This doubles the cost of the forward solve;
+    it can be switched off in a trusted inner loop (then a non-unique steady state can pass
+    unnoticed).
 
-        **Fields:** ``method`` ("gmres" or "bicgstab"), ``rtol`` (GMRES tolerance relative to the
-        right-hand side; default 1e-12 in float64, 1e-6 in float32), ``max_steps`` (restart cycles for
-        GMRES, iterations for BiCGStab), ``restart``, ``stagnation_iters``, ``preconditioner``,
-        ``shift`` (σ relative to the largest decay rate), ``check_uniqueness``, ``residual_tol``, ``error_tol``.
+    **Fields:** ``method`` ("gmres" or "bicgstab"); ``rtol`` (tolerance relative to the
+    right-hand side; default 1e-12 in float64, 1e-6 in float32); ``max_steps`` (restart cycles
+    for GMRES, iterations for BiCGStab); ``restart``; ``stagnation_iters``; ``preconditioner``;
+    ``shift`` (σ relative to the largest decay rate); ``check_uniqueness``; ``residual_tol``;
+    ``error_tol``.
     """
 
     method: Literal["gmres", "bicgstab"] = "gmres"
