@@ -155,7 +155,8 @@ class Lindbladian(AbstractLindbladian):
         for name, x in (("H", H), ("jump_ops", Ls)):
             if not jnp.issubdtype(x.dtype, jnp.number) or jnp.issubdtype(x.dtype, jnp.bool_):
                 raise TypeError(f"`{name}` must hold numbers; got dtype {x.dtype}.")
-        dtype = jnp.result_type(H.dtype, Ls.dtype, jnp.complex64)
+        with jax.numpy_dtype_promotion("standard"):  # explicit: mixed precisions widen
+            dtype = jnp.result_type(H.dtype, Ls.dtype, jnp.complex64)
         if not jnp.issubdtype(dtype, jnp.complexfloating):
             dtype = jnp.complex64
         H = H.astype(dtype)

@@ -48,13 +48,16 @@ class DeflatedProblem(eqx.Module):
     def dtype(self):
         return self.lindbladian.dtype
 
+    def _weight(self) -> Array:
+        """s/n as a complex scalar of the problem's dtype."""
+        return (self.scale / self.n).astype(self.dtype)
+
     def mv(self, rho: Array) -> Array:
-        n = self.n
-        eye = jnp.eye(n, dtype=self.dtype)
-        return self.lindbladian.mv(rho) + (self.scale * jnp.trace(rho) / n) * eye
+        eye = jnp.eye(self.n, dtype=self.dtype)
+        return self.lindbladian.mv(rho) + (self._weight() * jnp.trace(rho)) * eye
 
     def rhs(self) -> Array:
-        return (self.scale / self.n) * jnp.eye(self.n, dtype=self.dtype)
+        return self._weight() * jnp.eye(self.n, dtype=self.dtype)
 
     def operator(self) -> lx.FunctionLinearOperator:
         """A as a matrix-free lineax operator on ``(n, n)`` complex matrices."""
@@ -65,7 +68,7 @@ class DeflatedProblem(eqx.Module):
         """A as a dense ``(n², n²)`` matrix (row-major vectorisation)."""
         n = self.n
         eye = jnp.eye(n, dtype=self.dtype).reshape(n * n)
-        rank_one = (self.scale / n) * jnp.outer(eye, eye)
+        rank_one = self._weight() * jnp.outer(eye, eye)
         return self.lindbladian.superoperator() + rank_one
 
 
@@ -127,14 +130,16 @@ def estimate_inverse_norm(solve, solve_adjoint, n: int, dtype, iterations: int =
     """
     key_re, key_im = jax.random.split(jax.random.key(1234))
     rdtype = real_dtype(dtype)
-    v = jax.random.normal(key_re, (n, n), rdtype) + 1j * jax.random.normal(key_im, (n, n), rdtype)
-    v = (v / jnp.linalg.norm(v)).astype(dtype)
+    v = jax.lax.complex(
+        jax.random.normal(key_re, (n, n), rdtype), jax.random.normal(key_im, (n, n), rdtype)
+    )
+    v = (v / jnp.linalg.norm(v).astype(v.dtype)).astype(dtype)
     best = jnp.zeros((), rdtype)
     for i in range(2 * iterations):
         w = solve(v) if i % 2 == 0 else solve_adjoint(v)
         norm = jnp.linalg.norm(w)
         best = jnp.maximum(best, jnp.where(jnp.isfinite(norm), norm, jnp.inf))
-        v = w / jnp.where(norm > 0, norm, 1.0)
+        v = w / jnp.where(norm > 0, norm, 1.0).astype(w.dtype)
     return best
 
 
@@ -209,7 +214,7 @@ def _check(problem: DeflatedProblem, solver: AbstractSteadyStateSolver, raw: Raw
     raw_rho = raw.rho
     trace = jnp.trace(raw_rho)
     rho = 0.5 * (raw_rho + raw_rho.conj().T)
-    rho = rho / jnp.where(trace == 0, 1.0, trace.real)
+    rho = rho / jnp.where(trace == 0, 1.0, trace.real).astype(dtype)
 
     sg = jax.lax.stop_gradient
     r_rho, r_raw = sg(rho), sg(raw_rho)

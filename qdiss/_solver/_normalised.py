@@ -26,7 +26,7 @@ class NormalisedSolver(lx.AbstractLinearSolver):
 
     def compute(self, state, vector, options: dict[str, Any]):
         norm = jnp.linalg.norm(vector)
-        safe = jnp.where(norm > 0, norm, 1.0)
+        safe = jnp.where(norm > 0, norm, 1.0).astype(vector.dtype)
         options = dict(options)
         if "y0" in options:
             options["y0"] = options["y0"] / safe

@@ -53,7 +53,7 @@ class DiagonalBasisPreconditioner(eqx.Module):
             energies, basis = jnp.linalg.eigh(h)
             basis = basis.astype(dtype)
             rates = jnp.real(jnp.einsum("ji,jk,ki->i", basis.conj(), loss, basis))
-            evals = energies - 0.5j * rates
+            evals = jax.lax.complex(energies, -0.5 * rates).astype(dtype)
             basis_inv = basis.conj().T
         elif kind == "heff":
             evals, basis = jnp.linalg.eig(h_eff)
@@ -62,7 +62,7 @@ class DiagonalBasisPreconditioner(eqx.Module):
         else:
             raise ValueError(f"preconditioner must be 'hermitian' or 'heff'; got {kind!r}.")
         sigma = shift * jnp.maximum(-2 * jnp.min(evals.imag), jnp.finfo(dtype).tiny)
-        diagonal = -1j * (evals[:, None] - evals.conj()[None, :]) - sigma
+        diagonal = -1j * (evals[:, None] - evals.conj()[None, :]) - sigma.astype(dtype)
         return cls(basis, basis_inv, diagonal.astype(dtype))
 
     def _to_basis(self, x: Array) -> Array:

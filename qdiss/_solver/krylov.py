@@ -102,10 +102,10 @@ class Krylov(AbstractSteadyStateSolver):
             stopped = _preconditioned_operator(jax.lax.stop_gradient(problem), precond)
             key_re, key_im = jax.random.split(jax.random.key(4321))
             real = jnp.finfo(dtype).dtype
-            v = jax.random.normal(key_re, (n, n), real) + 1j * jax.random.normal(
-                key_im, (n, n), real
+            v = jax.lax.complex(
+                jax.random.normal(key_re, (n, n), real), jax.random.normal(key_im, (n, n), real)
             )
-            v = (v / jnp.linalg.norm(v)).astype(dtype)
+            v = (v / jnp.linalg.norm(v).astype(v.dtype)).astype(dtype)
             check = lx.linear_solve(stopped, v, solver, throw=False)
             w = precond.apply_inverse(check.value)
             inverse_norm = jnp.linalg.norm(w) / jnp.linalg.norm(v)
