@@ -111,7 +111,9 @@ def _stack_jump_ops(jump_ops, n_hint: int | None):
             raise ValueError(
                 f"`jump_ops` must all have the same shape (n, n); got shapes {sorted(shapes)}."
             )
-        return jnp.stack(ops)
+        with jax.numpy_dtype_promotion("standard"):  # a list may mix real and complex ops
+            dtype = jnp.result_type(*ops)
+        return jnp.stack([op.astype(dtype) for op in ops])
     return _to_array(jump_ops, "jump_ops")
 
 
