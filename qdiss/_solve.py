@@ -192,9 +192,13 @@ def steady_state(
         )
     if isinstance(solver, Auto):
         solver = solver.select(lindbladian)
-    n, dtype = lindbladian.n, lindbladian.dtype
-    rho0 = _validate_rho0(rho0, n, dtype)
+    rho0 = _validate_rho0(rho0, lindbladian.n, lindbladian.dtype)
+    return _steady_state_jit(lindbladian, solver, rho0, bool(throw))
 
+
+@eqx.filter_jit
+def _steady_state_jit(lindbladian, solver, rho0, throw: bool) -> SteadyStateSolution:
+    """Compiled once per (shapes, solver configuration); inlined when called under an outer jit."""
     problem = DeflatedProblem.build(lindbladian)
     raw = solver.solve(problem, rho0)
     rho, stats, result = _check(problem, solver, raw)
