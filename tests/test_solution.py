@@ -1,0 +1,51 @@
+"""Auto's choice, the solution record's summary, and result codes."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from problems import random_lindbladian
+
+import qdiss
+
+
+def test_auto_picks_by_size_on_cpu():
+    assert jax.default_backend() == "cpu"
+    auto = qdiss.Auto()
+    assert isinstance(auto.select(random_lindbladian(10, 1, 0)), qdiss.DenseLU)
+    assert isinstance(auto.select(random_lindbladian(60, 1, 0)), qdiss.SparseLU)
+    assert isinstance(auto.select(random_lindbladian(150, 1, 0)), qdiss.Krylov)
+    tight = qdiss.Auto(residual_tol=1e-12, error_tol=1e-9).select(random_lindbladian(10, 1, 0))
+    assert (tight.residual_tol, tight.error_tol) == (1e-12, 1e-9)
+
+
+def test_default_solver_is_auto_and_named_in_the_solution():
+    sol = qdiss.steady_state(random_lindbladian(3, 2, 0))
+    assert sol.solver == "DenseLU"
+    assert sol.status == "successful" and sol.message == "successful"
+
+
+def test_summary_is_readable():
+    text = str(qdiss.steady_state(random_lindbladian(3, 2, 0)))
+    for field in ("status", "relative residual", "condition number", "min eigenvalue", "steps"):
+        assert field in text
+    assert "successful" in text
+
+
+def test_batched_summary_counts_successes():
+    L = random_lindbladian(3, 2, 0)
+
+    def solve(scale):
+        scaled = jax.tree_util.tree_map(lambda x: x * scale.astype(x.dtype), L)
+        return qdiss.steady_state(scaled, throw=False)
+
+    sols = jax.vmap(solve)(np.array([1.0, 2.0]))
+    assert "2/2 successful" in str(sols)
+
+
+def test_results_extend_lineax():
+    import lineax as lx
+
+    assert qdiss.RESULTS.promote(lx.RESULTS.max_steps_reached) == qdiss.RESULTS.max_steps_reached
+    for name in ("non_unique", "residual_too_large", "inaccurate", "nonfinite", "not_positive"):
+        assert getattr(qdiss.RESULTS, name) != qdiss.RESULTS.successful
