@@ -13,5 +13,6 @@ from ._solve import (
 from ._solver.auto import Auto as Auto
 from ._solver.dense import DenseLU as DenseLU
 from ._solver.krylov import Krylov as Krylov
+from ._solver.sparse import SparseLU as SparseLU
 
 __version__ = "0.1.0"

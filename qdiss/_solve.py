@@ -242,7 +242,8 @@ def _check(problem: DeflatedProblem, solver: AbstractSteadyStateSolver, raw: Raw
     error = jnp.where(known, inverse_norm * abs_residual / rho_norm, jnp.nan)
     psd_tol = 10 * jnp.where(known, error, error_tol) * rho_norm + 100 * eps
 
-    result = raw.result
+    # A singular deflated operator (an exact zero pivot) is a non-unique steady state.
+    result = RESULTS.where(raw.result == RESULTS.singular, RESULTS.non_unique, raw.result)
     ok = result == RESULTS.successful
     checks = [
         (~finite, RESULTS.nonfinite),

@@ -1,4 +1,4 @@
-"""Test problems: random Lindbladians and physics models with known answers (numpy in, qdiss out)."""
+"""Test problems: random Lindbladians and a dense null-space reference."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import qdiss
 
 SOLVERS = {
     "dense": qdiss.DenseLU(),
+    "sparse": qdiss.SparseLU(),
     "krylov": qdiss.Krylov(),
     "krylov-bicgstab": qdiss.Krylov(method="bicgstab", max_steps=2000),
 }

@@ -10,14 +10,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import qdiss
 from qdiss.cli import (
     DEFAULT_PARAMETERS,
     magnon_qubits_lindbladian,
     markov_chain_concurrence,
     x_state_concurrence,
 )
-
-import qdiss
 
 
 def test_console_script_runs_the_default_job():

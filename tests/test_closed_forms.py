@@ -66,7 +66,9 @@ def _spin_lowering(j):
 @pytest.mark.parametrize("name", SOLVER_IDS)
 @pytest.mark.parametrize("j", [0.5, 1.0, 1.5])
 def test_cooperative_resonance_fluorescence_puri_lawande(name, j):
-    """H = Ω J_x, L = √Γ J⁻: ρ ∝ X X†, X = Σ_{m=0}^{2j} (J⁻/g)^m, g = −iΩ/Γ (Puri & Lawande 1979)."""
+    """H = Ω J_x, L = √Γ J⁻: ρ ∝ X X†, X = Σ_{m=0}^{2j} (J⁻/g)^m, g = −iΩ/Γ.
+
+    Puri & Lawande (1979)."""
     omega, gamma = 0.8, 0.5
     jm = _spin_lowering(j)
     jx = (jm + jm.conj().T) / 2

@@ -1,4 +1,4 @@
-"""The Lindbladian pytree: input conversion, bad input, and its actions against independent forms."""
+"""The Lindbladian pytree: input conversion, bad input, its actions against independent forms."""
 
 from __future__ import annotations
 
