@@ -11,5 +11,4 @@ SOLVERS = {
     "dense": qdiss.DenseLU(),
     "sparse": qdiss.SparseLU(),
     "krylov": qdiss.Krylov(),
-    "krylov-bicgstab": qdiss.Krylov(method="bicgstab", max_steps=2000),
 }
