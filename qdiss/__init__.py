@@ -12,6 +12,7 @@ from ._solve import (
 )
 from ._solver.auto import Auto as Auto
 from ._solver.dense import DenseLU as DenseLU
+from ._solver.evolve import Evolve as Evolve
 from ._solver.krylov import Krylov as Krylov
 from ._solver.sparse import SparseLU as SparseLU
 

@@ -11,4 +11,5 @@ SOLVERS = {
     "dense": qdiss.DenseLU(),
     "sparse": qdiss.SparseLU(),
     "krylov": qdiss.Krylov(),
+    "evolve": qdiss.Evolve(),
 }
