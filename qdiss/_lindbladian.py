@@ -242,6 +242,17 @@ class Lindbladian(AbstractLindbladian):
         jumps = jnp.einsum("kij,klm->iljm", self.jump_ops, self.jump_ops.conj())
         return coherent + jumps.reshape(n * n, n * n)
 
+    def rotated(self, unitary: Array) -> Lindbladian:
+        """The same generator written in another orthonormal basis: H → U†HU, L_k → U†L_kU.
+
+        If ρ' is a steady state of the rotated generator then Uρ'U† is one of this one. No input
+        checks are repeated (a unitary change of basis keeps them valid).
+        """
+        u, ud = unitary, unitary.conj().T
+        H = ud @ self.H @ u
+        jump_ops = jnp.einsum("ij,kjl,lm->kim", ud, self.jump_ops, u)
+        return eqx.tree_at(lambda lind: (lind.H, lind.jump_ops), self, (H, jump_ops))
+
     def sparse_superoperator(self) -> sp.csr_matrix:
         """The superoperator as a SciPy CSR matrix, built on the host from concrete arrays.
 

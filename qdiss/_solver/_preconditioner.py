@@ -27,14 +27,32 @@ from jaxtyping import Array
 
 from .._lindbladian import AbstractLindbladian
 
-__all__ = ["DiagonalBasisPreconditioner"]
+__all__ = ["DiagonalBasisPreconditioner", "hermitian_diagonal"]
+
+
+def hermitian_diagonal(energies: Array, loss: Array, shift: float) -> Array:
+    """D_ij = −i(e_i − e_j) − ½(k_i + k_j) − σ in the eigenbasis of H (``"hermitian"`` above).
+
+    ``energies`` are the eigenvalues e of H, ``loss`` is K = Σ L_k†L_k written in that eigenbasis
+    (only its diagonal k is used) and σ = ``shift``·max_i k_i.
+    """
+    dtype = loss.dtype
+    rates = jnp.real(jnp.diagonal(loss))
+    evals = jax.lax.complex(energies, -0.5 * rates).astype(dtype)
+    sigma = shift * jnp.maximum(-2 * jnp.min(evals.imag), jnp.finfo(dtype).tiny)
+    diagonal = -1j * (evals[:, None] - evals.conj()[None, :]) - sigma.astype(dtype)
+    return diagonal.astype(dtype)
 
 
 class DiagonalBasisPreconditioner(eqx.Module):
-    """P and P⁻¹ of the module docstring as functions on ``(n, n)`` matrices."""
+    """P and P⁻¹ of the module docstring as functions on ``(n, n)`` matrices.
 
-    basis: Array
-    basis_inv: Array
+    ``basis=None`` means the problem is already written in the diagonalising basis, so P is an
+    elementwise product (what the Krylov solver does for the ``"hermitian"`` kind).
+    """
+
+    basis: Array | None
+    basis_inv: Array | None
     diagonal: Array
 
     @classmethod
@@ -52,23 +70,24 @@ class DiagonalBasisPreconditioner(eqx.Module):
             loss = 1j * (h_eff - h_eff.conj().T)  # = K, Hermitian PSD
             energies, basis = jnp.linalg.eigh(h)
             basis = basis.astype(dtype)
-            rates = jnp.real(jnp.einsum("ji,jk,ki->i", basis.conj(), loss, basis))
-            evals = jax.lax.complex(energies, -0.5 * rates).astype(dtype)
-            basis_inv = basis.conj().T
-        elif kind == "heff":
-            evals, basis = jnp.linalg.eig(h_eff)
-            evals, basis = evals.astype(dtype), basis.astype(dtype)
-            basis_inv = jnp.linalg.inv(basis)
-        else:
+            diagonal = hermitian_diagonal(energies, basis.conj().T @ loss @ basis, shift)
+            return cls(basis, basis.conj().T, diagonal)
+        if kind != "heff":
             raise ValueError(f"preconditioner must be 'hermitian' or 'heff'; got {kind!r}.")
+        evals, basis = jnp.linalg.eig(h_eff)
+        evals, basis = evals.astype(dtype), basis.astype(dtype)
         sigma = shift * jnp.maximum(-2 * jnp.min(evals.imag), jnp.finfo(dtype).tiny)
         diagonal = -1j * (evals[:, None] - evals.conj()[None, :]) - sigma.astype(dtype)
-        return cls(basis, basis_inv, diagonal.astype(dtype))
+        return cls(basis, jnp.linalg.inv(basis), diagonal.astype(dtype))
 
     def _to_basis(self, x: Array) -> Array:
+        if self.basis_inv is None:
+            return x
         return self.basis_inv @ x @ self.basis_inv.conj().T
 
     def _from_basis(self, x: Array) -> Array:
+        if self.basis is None:
+            return x
         return self.basis @ x @ self.basis.conj().T
 
     def apply(self, rho: Array) -> Array:
