@@ -1,5 +1,13 @@
 """qdiss: differentiable steady states of open quantum systems in JAX."""
 
+from . import channels as channels
+from ._baths import (
+    bose_occupation as bose_occupation,
+    correlated_dissipator_jumps as correlated_dissipator_jumps,
+    kossakowski_matrix as kossakowski_matrix,
+    thermal_bath_jumps as thermal_bath_jumps,
+    two_mode_squeezed_kossakowski as two_mode_squeezed_kossakowski,
+)
 from ._lindbladian import AbstractLindbladian as AbstractLindbladian, Lindbladian as Lindbladian
 from ._solution import (
     RESULTS as RESULTS,
