@@ -1,6 +1,6 @@
 """qdiss: differentiable steady states of open quantum systems in JAX."""
 
-from . import channels as channels
+from . import channels as channels, measures as measures
 from ._baths import (
     bose_occupation as bose_occupation,
     correlated_dissipator_jumps as correlated_dissipator_jumps,
@@ -9,6 +9,23 @@ from ._baths import (
     two_mode_squeezed_kossakowski as two_mode_squeezed_kossakowski,
 )
 from ._lindbladian import AbstractLindbladian as AbstractLindbladian, Lindbladian as Lindbladian
+from ._optimize import (
+    AbstractBijection as AbstractBijection,
+    Bounded as Bounded,
+    GreaterThan as GreaterThan,
+    Identity as Identity,
+    LessThan as LessThan,
+    OptimizeHistory as OptimizeHistory,
+    OptimizeResult as OptimizeResult,
+    OptimizeStep as OptimizeStep,
+    bounded as bounded,
+    constrain as constrain,
+    greater_than as greater_than,
+    less_than as less_than,
+    optimize as optimize,
+    positive as positive,
+    unconstrain as unconstrain,
+)
 from ._solution import (
     RESULTS as RESULTS,
     SteadyStateSolution as SteadyStateSolution,
@@ -23,5 +40,6 @@ from ._solver.dense import DenseLU as DenseLU
 from ._solver.evolve import Evolve as Evolve
 from ._solver.krylov import Krylov as Krylov
 from ._solver.sparse import SparseLU as SparseLU
+from ._sweep import SweepResult as SweepResult, grid_points as grid_points, sweep as sweep
 
 __version__ = "0.1.0"

@@ -1,0 +1,655 @@
+r"""Gradient-based optimisation of steady-state figures of merit.
+
+:func:`optimize` runs an optax loop on a loss that solves for a steady state. The whole step —
+loss, gradient (implicit differentiation through the steady-state solve) and optax update — is one
+``eqx.filter_jit`` call that is traced exactly once per run. Between steps the loop carries the
+last steady state ρ, which the loss passes to :func:`qdiss.steady_state` as ``rho0``: iterative
+solvers (Krylov, Evolve) start from the previous step's steady state (a warm start).
+
+**The loss protocol.** ``loss(params, rho0) -> (value, sol)``:
+
+- ``params``: the physical (constrained) parameters, a pytree of real arrays;
+- ``rho0``: the warm start, to be passed on as ``steady_state(..., rho0=rho0, throw=False)``;
+- ``value``: the real scalar to *minimise* (to maximise C, return −C);
+- ``sol``: the :class:`qdiss.SteadyStateSolution` the value came from. A loss with several
+  solves returns them batched (``jax.vmap`` over ``steady_state``); then ``sol.rho`` is
+  ``(b, n, n)`` and the step succeeds only if all of them did.
+
+Use ``throw=False`` inside the loss: a failed solve is then a result code, which the loop reads.
+
+**Constraints by reparametrisation.** The optimiser works on unconstrained variables u; the
+loss sees x = f(u) for a bijection f from ℝ onto the allowed interval (:func:`bounded`,
+:func:`positive`, :func:`greater_than`, :func:`less_than`). Parameters are given and returned in
+the physical x; every returned and recorded parameter lies inside its interval (at a saturated
+bound, e.g. sigmoid(u) = 1 in floating point, on its closed end).
+
+**Failed steps.** A step fails when the solve returns a non-successful result code, or the loss
+or its gradient is not finite. Such a step is recorded in the history (with its result code) and
+never applied: the optimiser state and the warm start are left unchanged. With
+``on_failure="backtrack"`` (default) the next step evaluates the last good point plus half of
+the update that led into the failure (then a quarter, ...), which is a deterministic loss's only
+way out — re-evaluating the same point would fail again; the run stops after ``max_failures``
+consecutive failures. With ``on_failure="stop"`` the run stops at the first failure. A failure
+at the initial parameters always stops the run. (A ``qdiss.Lindbladian`` built from non-finite
+numbers raises at once — an ``eqx.error_if`` that ``throw=False`` does not cover — so keep the
+parameters inside the model's domain with constraints.)
+
+Example (maximise the steady-state concurrence of two qubits in a correlated magnon bath,
+physics.md §2; ``tests/test_optimize.py`` runs it)::
+
+    from qdiss.cli import magnon_qubits_lindbladian
+
+    def surrogate(rho):  # S = |p₊ − p₋| − 2√(p_gg p_ee), basis ee, eg, ge, gg; C = max(0, S)
+        p = jnp.real(jnp.diag(rho))
+        return 2 * jnp.abs(jnp.real(rho[1, 2])) - 2 * jnp.sqrt(p[0] * p[3])
+
+    def loss(params, rho0):
+        L = magnon_qubits_lindbladian({**params, "temperature": jnp.asarray(0.5)})
+        sol = qdiss.steady_state(L, qdiss.DenseLU(), rho0=rho0, throw=False)
+        return -surrogate(sol.rho), sol
+
+    result = qdiss.optimize(
+        loss,
+        {"eta": jnp.array([0.3, -0.5]), "rate": jnp.array([1.0, 1.0]), "mu": jnp.array([0.0, 0.0])},
+        optax.adam(0.1),
+        steps=150,
+        constraints={
+            "eta": qdiss.bounded(-0.999, 0.999),  # |η| = 1 makes the steady state non-unique
+            "rate": qdiss.bounded(1e-3, 10.0),    # or qdiss.positive()
+            "mu": qdiss.bounded(-4.0, 0.99),      # or qdiss.less_than(1.0): μ < ω
+        },
+    )
+    print(result)                    # reason for stopping, best loss, failures
+    result.best_params               # physical parameters of the best step (C ≈ 0.26)
+    result.history.loss              # loss per step; .params, .status, .grad_norm, .accepted
+
+Why the surrogate: the start (equal μ, i.e. equal up/down ratios in both channels) obeys detailed
+balance, where p₊ = p₋ and C = max(0, S) = 0 with S = −2√(p_gg p_ee) < 0: the gradient of C
+is exactly zero there (and wherever the state is separable), so an optimiser on C never moves.
+S equals C wherever C > 0 and keeps a gradient everywhere else.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jaxtyping import Array, PyTree
+
+from ._solution import RESULTS, SteadyStateSolution, result_name
+
+__all__ = [
+    "AbstractBijection",
+    "Bounded",
+    "GreaterThan",
+    "Identity",
+    "LessThan",
+    "OptimizeHistory",
+    "OptimizeResult",
+    "OptimizeStep",
+    "bounded",
+    "constrain",
+    "greater_than",
+    "less_than",
+    "optimize",
+    "positive",
+    "unconstrain",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Bijections from ℝ onto intervals
+# --------------------------------------------------------------------------------------------
+
+
+def _as(value, like: Array) -> Array:
+    return jnp.asarray(value, dtype=like.dtype)
+
+
+def _softplus_inverse(y: Array) -> Array:
+    """log(e^y − 1) = y + log(1 − e^{−y}), stable for small and large y > 0."""
+    return y + jnp.log(-jnp.expm1(-y))
+
+
+class AbstractBijection(eqx.Module):
+    """A smooth bijection x = f(u) from ℝ onto an interval, applied elementwise."""
+
+    @abc.abstractmethod
+    def forward(self, u: Array) -> Array:
+        """Unconstrained u ↦ constrained x."""
+
+    @abc.abstractmethod
+    def inverse(self, x: Array) -> Array:
+        """Constrained x ↦ unconstrained u (x must lie strictly inside the interval)."""
+
+    @abc.abstractmethod
+    def contains(self, x: Array) -> Array:
+        """True where x lies strictly inside the interval."""
+
+    def __call__(self, u: Array) -> Array:
+        return self.forward(u)
+
+
+class Identity(AbstractBijection):
+    """x = u (no constraint)."""
+
+    def forward(self, u):
+        return u
+
+    def inverse(self, x):
+        return x
+
+    def contains(self, x):
+        return jnp.isfinite(x)
+
+
+class Bounded(AbstractBijection):
+    """x = lo + (hi − lo)·σ(u), σ(u) = 1/(1 + e^{−u}) (= (lo + hi)/2 + (hi − lo)/2 · tanh(u/2)).
+
+    Inverse: u = log(t/(1 − t)), t = (x − lo)/(hi − lo).
+    """
+
+    lower: Any
+    upper: Any
+
+    def __check_init__(self):
+        if not bool(np.all(np.asarray(self.lower) < np.asarray(self.upper))):
+            raise ValueError(f"`bounded(lo, hi)` needs lo < hi; got {self.lower}, {self.upper}.")
+
+    def forward(self, u):
+        lo, hi = _as(self.lower, u), _as(self.upper, u)
+        return lo + (hi - lo) * jax.nn.sigmoid(u)
+
+    def inverse(self, x):
+        lo, hi = _as(self.lower, x), _as(self.upper, x)
+        t = (x - lo) / (hi - lo)
+        return jnp.log(t) - jnp.log1p(-t)
+
+    def contains(self, x):
+        return (x > _as(self.lower, x)) & (x < _as(self.upper, x))
+
+
+class GreaterThan(AbstractBijection):
+    """x = lo + softplus(u), softplus(u) = log(1 + e^u).
+
+    Inverse: u = y + log(1 − e^{−y}), y = x − lo.
+    """
+
+    lower: Any
+
+    def forward(self, u):
+        return _as(self.lower, u) + jax.nn.softplus(u)
+
+    def inverse(self, x):
+        return _softplus_inverse(x - _as(self.lower, x))
+
+    def contains(self, x):
+        return (x > _as(self.lower, x)) & jnp.isfinite(x)
+
+
+class LessThan(AbstractBijection):
+    """x = hi − softplus(u); inverse u = y + log(1 − e^{−y}), y = hi − x."""
+
+    upper: Any
+
+    def forward(self, u):
+        return _as(self.upper, u) - jax.nn.softplus(u)
+
+    def inverse(self, x):
+        return _softplus_inverse(_as(self.upper, x) - x)
+
+    def contains(self, x):
+        return (x < _as(self.upper, x)) & jnp.isfinite(x)
+
+
+def bounded(lower, upper) -> Bounded:
+    """Constrain a parameter to the open interval (lower, upper) with a sigmoid."""
+    return Bounded(lower, upper)
+
+
+def positive() -> GreaterThan:
+    """Constrain a parameter to x > 0 via softplus (rates, temperatures)."""
+    return GreaterThan(0.0)
+
+
+def greater_than(lower) -> GreaterThan:
+    """Constrain a parameter to x > lower via softplus."""
+    return GreaterThan(lower)
+
+
+def less_than(upper) -> LessThan:
+    """Constrain a parameter to x < upper via softplus (e.g. a chemical potential μ < ω)."""
+    return LessThan(upper)
+
+
+def _is_constraint_leaf(c) -> bool:
+    return c is None or isinstance(c, AbstractBijection)
+
+
+def _map_constraints(method: str, constraints, tree):
+    if constraints is None:
+        return tree
+
+    def apply(c, sub):
+        if c is None:
+            return sub
+        return jax.tree.map(lambda x: getattr(c, method)(x) if eqx.is_inexact_array(x) else x, sub)
+
+    return jax.tree.map(apply, constraints, tree, is_leaf=_is_constraint_leaf)
+
+
+def constrain(constraints, u: PyTree) -> PyTree:
+    """x = f(u) leaf by leaf. ``constraints`` is a prefix of ``u`` whose leaves are bijections
+    or None (unconstrained); ``constraints=None`` leaves everything unconstrained."""
+    return _map_constraints("forward", constraints, u)
+
+
+def unconstrain(constraints, x: PyTree) -> PyTree:
+    """u = f⁻¹(x) leaf by leaf (the inverse of :func:`constrain`)."""
+    return _map_constraints("inverse", constraints, x)
+
+
+def _check_inside(constraints, params) -> None:
+    if constraints is None:
+        return
+    inside = _map_constraints("contains", constraints, params)
+    flat, _ = jax.tree_util.tree_flatten_with_path(inside)
+    for path, ok in flat:
+        if eqx.is_array(ok) and not bool(jnp.all(ok)):
+            raise ValueError(
+                f"Initial parameter `params{jax.tree_util.keystr(path)}` lies outside (or on the "
+                "boundary of) its constraint: start strictly inside the interval."
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+_REASONS = {
+    "max_steps": "reached the maximum number of steps",
+    "loss_converged": "the relative change of the loss stayed below `rtol` for `patience` steps",
+    "grad_converged": "the gradient norm stayed below `gtol` for `patience` steps",
+    "failure": "a step failed and on_failure='stop'",
+    "initial_failure": "the loss failed at the initial parameters",
+    "too_many_failures": "`max_failures` consecutive steps failed",
+    "callback": "the progress callback asked to stop",
+}
+
+
+class OptimizeHistory(eqx.Module):
+    """Per-step record of an :func:`optimize` run (host numpy arrays, leading axis = step).
+
+    - ``loss``: the loss at the evaluated parameters (NaN or garbage where the step failed).
+    - ``grad_norm``: ‖∂loss/∂u‖₂ in the unconstrained variables u the optimiser sees.
+    - ``params``: the evaluated physical parameters, a pytree of stacked arrays.
+    - ``status``: the step's :class:`qdiss.RESULTS` code as an integer (0 = successful); the
+      solve's code, or ``nonfinite`` for a successful solve with a non-finite loss or gradient.
+    - ``residual``: the solve's relative residual (largest over a batch of solves).
+    - ``accepted``: whether the step's update was applied.
+    """
+
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    params: PyTree
+    status: np.ndarray
+    residual: np.ndarray
+    accepted: np.ndarray
+
+    @property
+    def status_names(self) -> list[str]:
+        """The status of each step by name, e.g. ``"successful"`` or ``"non_unique"``."""
+        return [result_name(int(c)) for c in self.status]
+
+
+class OptimizeResult(eqx.Module):
+    """What :func:`optimize` returns.
+
+    - ``best_params`` / ``best_loss`` / ``best_step``: the successful step with the lowest loss.
+    - ``params``: where the run ended — the point the next step would evaluate (physical).
+    - ``opt_state``, ``rho``: the optimiser state and warm start there (to resume a run, pass
+      ``optimize(loss, result.params, optimizer, steps, opt_state=result.opt_state,
+      rho0=result.rho)``).
+    - ``history``: an :class:`OptimizeHistory`.
+    - ``num_steps``: the number of steps taken (loss + gradient evaluations).
+    - ``reason``: why the loop stopped: ``"max_steps"``, ``"loss_converged"``,
+      ``"grad_converged"``, ``"failure"``, ``"initial_failure"``, ``"too_many_failures"`` or
+      ``"callback"`` (``.message`` explains it).
+    """
+
+    best_params: PyTree
+    best_loss: float
+    best_step: int
+    params: PyTree
+    opt_state: PyTree
+    rho: Array
+    history: OptimizeHistory
+    num_steps: int = eqx.field(static=True)
+    reason: str = eqx.field(static=True)
+
+    @property
+    def message(self) -> str:
+        return _REASONS[self.reason]
+
+    @property
+    def num_failures(self) -> int:
+        return int(np.sum(~self.history.accepted))
+
+    def __str__(self) -> str:
+        return (
+            f"OptimizeResult: {self.num_steps} steps, stopped: {self.reason} ({self.message})\n"
+            f"  best loss  : {self.best_loss:.10g} at step {self.best_step}\n"
+            f"  failures   : {self.num_failures}/{self.num_steps} steps"
+        )
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizeStep:
+    """What a progress callback receives after every step (host values)."""
+
+    step: int
+    loss: float
+    grad_norm: float
+    params: PyTree
+    status: int
+    residual: float
+    accepted: bool
+
+    @property
+    def status_name(self) -> str:
+        return result_name(self.status)
+
+
+# --------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------
+
+
+class _Carry(eqx.Module):
+    u: PyTree  # unconstrained point to evaluate next (inexact-array leaves only)
+    opt_state: PyTree
+    rho0: Array  # warm start
+    anchor: PyTree  # last successfully evaluated point
+    delta: PyTree  # the update applied at the anchor
+    scale: Array  # fraction of delta taken from the anchor (halved on every failure)
+
+
+def _tree_where(cond, new, old):
+    return jax.tree.map(lambda a, b: jnp.where(cond, a, b), new, old)
+
+
+def _first_failure(codes: Array) -> Array:
+    """The first non-successful code of a (possibly batched) result, or 0."""
+    flat = jnp.ravel(codes)
+    return flat[jnp.argmax(flat != 0)]
+
+
+def _unpack(out) -> tuple[Array, SteadyStateSolution]:
+    if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], SteadyStateSolution)):
+        raise TypeError(
+            "`loss(params, rho0)` must return `(value, sol)` with `sol` the "
+            "qdiss.SteadyStateSolution the value came from (use steady_state(..., throw=False))."
+        )
+    value, sol = out
+    value = jnp.asarray(value)
+    if value.shape != () or not jnp.issubdtype(value.dtype, jnp.floating):
+        raise TypeError(
+            f"`loss` must return a real scalar value; got shape {value.shape}, dtype {value.dtype}."
+        )
+    return value, sol
+
+
+def _strong(x):
+    """Floating arrays with a definite (non-weak) dtype, so the step is traced only once."""
+    if isinstance(x, (bool, int, float, np.ndarray, np.generic)) or eqx.is_array(x):
+        arr = jnp.asarray(x)
+        if not jnp.issubdtype(arr.dtype, jnp.inexact):
+            arr = arr.astype(jnp.asarray(1.0).dtype)
+        return jnp.array(arr, dtype=arr.dtype)
+    return x
+
+
+def optimize(
+    loss: Callable[[PyTree, Array], tuple[Array, SteadyStateSolution]],
+    params: PyTree,
+    optimizer: optax.GradientTransformation,
+    steps: int,
+    *,
+    constraints: PyTree = None,
+    rho0: Array | None = None,
+    opt_state: PyTree = None,
+    rtol: float | None = 1e-8,
+    atol: float = 0.0,
+    gtol: float | None = None,
+    patience: int = 10,
+    on_failure: Literal["backtrack", "stop"] = "backtrack",
+    max_failures: int = 10,
+    progress: bool | Callable[[OptimizeStep], Any] = False,
+    print_every: int = 10,
+) -> OptimizeResult:
+    r"""Minimise ``loss`` over ``params`` with an optax optimiser; see the module docstring.
+
+    **Arguments:**
+
+    - ``loss``: ``loss(params, rho0) -> (value, sol)``, a real scalar to minimise and the
+      :class:`qdiss.SteadyStateSolution` it came from (solve with ``rho0=rho0, throw=False``).
+    - ``params``: initial physical parameters, a pytree of real arrays (Python floats are
+      converted); they must lie strictly inside their constraints. Close over fixed parameters
+      in ``loss`` instead of putting them here.
+    - ``optimizer``: an ``optax.GradientTransformation``, e.g. ``optax.adam(0.05)``. Those that
+      take extra arguments (``optax.lbfgs()``'s line search) get ``value``, ``grad`` and
+      ``value_fn`` (the loss at other points, solved from the same warm start).
+    - ``steps``: the maximum number of steps (loss + gradient evaluations).
+    - ``constraints``: a prefix pytree of ``params`` with :class:`AbstractBijection` leaves
+      (:func:`bounded`, :func:`positive`, :func:`less_than`, ...) or None; the optimiser updates
+      u with x = f(u).
+    - ``rho0``: the first warm start; default I/n, of the shape of the loss's ``sol.rho``, which
+      is found by calling ``loss(params, None)`` once under ``jax.eval_shape``.
+    - ``opt_state``: an optimiser state to resume from (default ``optimizer.init(u)``).
+    - ``rtol``, ``atol``, ``gtol``, ``patience``: stop once |L_k − L_{k−1}| ≤ atol + rtol·|L_k|
+      (``"loss_converged"``), or ‖∂L/∂u‖₂ ≤ gtol (``"grad_converged"``), holds for ``patience``
+      consecutive successful steps. ``None`` disables a test.
+    - ``on_failure``: ``"backtrack"`` or ``"stop"`` (see the module docstring);
+      ``max_failures``: consecutive failures after which a backtracking run stops.
+    - ``progress``: False (silent), True (print a line every ``print_every`` steps and on every
+      failure), or a callable receiving an :class:`OptimizeStep` after every step; if it returns
+      True the run stops (``reason="callback"``).
+
+    **Returns:** an :class:`OptimizeResult`.
+
+    Every step runs the compiled function ``step(carry)``: value and gradient of
+    u ↦ loss(f(u), ρ₀), the optax update, and the accept/reject decision by ``jnp.where`` on
+    ``sol.result == RESULTS.successful`` and finiteness. It is traced once per call of
+    :func:`optimize` (guarded by ``eqx.debug.assert_max_traces``).
+    """
+    if on_failure not in ("backtrack", "stop"):
+        raise ValueError(f"`on_failure` must be 'backtrack' or 'stop'; got {on_failure!r}.")
+    if steps < 1:
+        raise ValueError(f"`steps` must be at least 1; got {steps}.")
+    if patience < 1:
+        raise ValueError(f"`patience` must be at least 1; got {patience}.")
+    if not isinstance(optimizer, optax.GradientTransformation):
+        raise TypeError(f"`optimizer` must be an optax.GradientTransformation; got {optimizer!r}.")
+
+    params = jax.tree.map(_strong, params)
+    _check_inside(constraints, params)
+    u = unconstrain(constraints, params)
+    u_dyn, u_static = eqx.partition(u, eqx.is_inexact_array)
+    if not jax.tree.leaves(u_dyn):
+        raise ValueError("`params` has no floating-point array to optimise.")
+
+    def objective(u_dyn, rho0):
+        x = constrain(constraints, eqx.combine(u_dyn, u_static))
+        value, sol = _unpack(loss(x, rho0))
+        return value, (sol, x)
+
+    if rho0 is None:
+        shape = jax.eval_shape(lambda v: objective(v, None)[1][0].rho, u_dyn)
+        n = shape.shape[-1]
+        rho0 = jnp.broadcast_to(jnp.eye(n, dtype=shape.dtype) / n, shape.shape)
+    rho0 = jnp.array(rho0)
+    if not jnp.issubdtype(rho0.dtype, jnp.complexfloating):
+        with jax.numpy_dtype_promotion("standard"):
+            rho0 = rho0.astype(jnp.result_type(rho0.dtype, jnp.complex64))
+    if opt_state is None:
+        with jax.numpy_dtype_promotion("standard"):
+            opt_state = optimizer.init(u_dyn)
+    opt_state = jax.tree.map(lambda a: jnp.array(a, a.dtype) if eqx.is_array(a) else a, opt_state)
+
+    @eqx.filter_jit
+    @eqx.debug.assert_max_traces(max_traces=1)
+    def step(carry: _Carry):
+        (value, (sol, x)), grads = eqx.filter_value_and_grad(objective, has_aux=True)(
+            carry.u, carry.rho0
+        )
+        if sol.rho.shape != carry.rho0.shape:
+            raise ValueError(
+                f"`rho0` has shape {carry.rho0.shape} but the loss's steady state has shape "
+                f"{sol.rho.shape}."
+            )
+        grad_norm = optax.tree.norm(grads)
+        codes = sol.result._value
+        solved = jnp.all(codes == RESULTS.successful._value)
+        finite = jnp.isfinite(value) & jnp.isfinite(grad_norm)
+        ok = solved & finite
+        nonfinite = jnp.where(finite, 0, RESULTS.nonfinite._value)
+        status = jnp.where(solved, nonfinite, _first_failure(codes)).astype(jnp.int32)
+
+        extra = {}
+        if isinstance(optimizer, optax.GradientTransformationExtraArgs):  # e.g. optax.lbfgs()
+            extra = dict(value=value, grad=grads, value_fn=lambda v: objective(v, carry.rho0)[0])
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes Python floats and int32
+            updates, new_opt_state = optimizer.update(grads, carry.opt_state, carry.u, **extra)
+        half = carry.scale / 2
+        retry = jax.tree.map(lambda a, d: a + half.astype(d.dtype) * d, carry.anchor, carry.delta)
+        new = _Carry(
+            u=_tree_where(ok, eqx.apply_updates(carry.u, updates), retry),
+            opt_state=_tree_where(ok, new_opt_state, carry.opt_state),
+            rho0=jnp.where(ok, sol.rho.astype(carry.rho0.dtype), carry.rho0),
+            anchor=_tree_where(ok, carry.u, carry.anchor),
+            delta=_tree_where(ok, updates, carry.delta),
+            scale=jnp.where(ok, jnp.ones_like(carry.scale), half),
+        )
+        # Keep the carry's dtypes (and non-weak types) fixed, so that the step is traced once.
+        new = jax.tree.map(lambda a, b: a.astype(b.dtype) if eqx.is_array(b) else a, new, carry)
+        record = (value, grad_norm, x, status, jnp.max(sol.stats.residual), ok)
+        return new, record
+
+    carry = _Carry(
+        u=u_dyn,
+        opt_state=opt_state,
+        rho0=rho0,
+        anchor=u_dyn,
+        delta=jax.tree.map(jnp.zeros_like, u_dyn),
+        scale=jnp.ones((), jnp.asarray(1.0).dtype),
+    )
+
+    if progress is True:
+        report = _printer(print_every)
+    elif callable(progress):
+        report = progress
+    else:
+        report = None
+
+    records = []
+    reason = "max_steps"
+    last_good = None
+    calm = 0  # consecutive successful steps meeting a convergence test
+    failures = 0  # consecutive failed steps
+    for k in range(steps):
+        carry, record = step(carry)
+        value, grad_norm, x, status, residual, ok = jax.device_get(record)
+        records.append((value, grad_norm, x, status, residual, ok))
+        value, grad_norm, ok = float(value), float(grad_norm), bool(ok)
+        stop_requested = False
+        if report is not None:
+            info = OptimizeStep(k, value, grad_norm, x, int(status), float(residual), ok)
+            stop_requested = bool(report(info))
+        if ok:
+            failures = 0
+            loss_calm = (
+                rtol is not None
+                and last_good is not None
+                and abs(value - last_good) <= atol + rtol * abs(value)
+            )
+            grad_calm = gtol is not None and grad_norm <= gtol
+            calm = calm + 1 if (loss_calm or grad_calm) else 0
+            last_good = value
+            if calm >= patience:
+                reason = "grad_converged" if grad_calm else "loss_converged"
+                break
+        else:
+            failures += 1
+            calm = 0
+            if k == 0:
+                reason = "initial_failure"
+                break
+            if on_failure == "stop":
+                reason = "failure"
+                break
+            if failures >= max_failures:
+                reason = "too_many_failures"
+                break
+        if stop_requested:
+            reason = "callback"
+            break
+
+    history = _stack_history(records)
+    accepted = history.accepted
+    if np.any(accepted):
+        masked = np.where(accepted, history.loss, np.inf)
+        best = int(np.argmin(masked))
+        best_loss = float(history.loss[best])
+        best_params = jax.tree.map(lambda p: jnp.asarray(p[best]), history.params)
+    else:
+        best, best_loss, best_params = -1, math.nan, None
+    final = constrain(constraints, eqx.combine(carry.u, u_static))
+    return OptimizeResult(
+        best_params=best_params,
+        best_loss=best_loss,
+        best_step=best,
+        params=final,
+        opt_state=carry.opt_state,
+        rho=carry.rho0,
+        history=history,
+        num_steps=len(records),
+        reason=reason,
+    )
+
+
+def _stack_history(host) -> OptimizeHistory:
+    stack = lambda i: np.stack([r[i] for r in host])  # noqa: E731
+    params = jax.tree.map(lambda *xs: np.stack(xs), *[r[2] for r in host])
+    return OptimizeHistory(
+        loss=stack(0),
+        grad_norm=stack(1),
+        params=params,
+        status=stack(3).astype(np.int32),
+        residual=stack(4),
+        accepted=stack(5).astype(bool),
+    )
+
+
+def _printer(every: int) -> Callable[[OptimizeStep], None]:
+    every = max(int(every), 1)
+
+    def report(info: OptimizeStep) -> None:
+        if info.accepted and info.step % every:
+            return
+        line = f"step {info.step:5d}  loss {info.loss: .8e}  |grad| {info.grad_norm:.2e}"
+        if not info.accepted:
+            line += f"  FAILED ({info.status_name}; update rejected)"
+        print(line, flush=True)
+
+    return report

@@ -1,0 +1,43 @@
+"""Figures of merit: small pure JAX functions of a density matrix (or a Lindbladian), each with
+its formula in the docstring, each working under ``jit``, ``vmap`` and ``grad`` (finite gradients
+at non-smooth points; see ``qdiss/measures/_states.py`` for the rules)."""
+
+from ._dynamics import (
+    liouvillian_gap as liouvillian_gap,
+    liouvillian_spectrum as liouvillian_spectrum,
+)
+from ._entanglement import (
+    concurrence as concurrence,
+    fully_entangled_fraction as fully_entangled_fraction,
+    ghz_fidelity as ghz_fidelity,
+    is_ppt as is_ppt,
+    log_negativity as log_negativity,
+    negativity as negativity,
+    phi_plus_fraction as phi_plus_fraction,
+)
+from ._spin import (
+    collective_spin_operators as collective_spin_operators,
+    dicke_basis as dicke_basis,
+    kitagawa_ueda_squeezing as kitagawa_ueda_squeezing,
+    kitagawa_ueda_squeezing_from_moments as kitagawa_ueda_squeezing_from_moments,
+    quantum_fisher_information as quantum_fisher_information,
+    spin_moments as spin_moments,
+    spin_operators as spin_operators,
+    wineland_squeezing as wineland_squeezing,
+    wineland_squeezing_from_moments as wineland_squeezing_from_moments,
+)
+from ._states import (
+    expect as expect,
+    fidelity as fidelity,
+    mutual_information as mutual_information,
+    partial_trace as partial_trace,
+    partial_transpose as partial_transpose,
+    purity as purity,
+    von_neumann_entropy as von_neumann_entropy,
+)
+
+# Short names (the names the issue tracker and notebooks use).
+entropy_vn = von_neumann_entropy
+ptrace = partial_trace
+ptranspose = partial_transpose
+qfi = quantum_fisher_information

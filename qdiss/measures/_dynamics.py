@@ -1,0 +1,60 @@
+r"""Spectral figures of merit of a Lindbladian: its spectrum and the Liouvillian gap.
+
+Both diagonalise the dense ``n² × n²`` superoperator with ``jnp.linalg.eig`` (O(n⁶) time,
+O(n⁴) memory): for small systems, n ≲ 30. ``jnp.linalg.eig`` runs on CPU; on CUDA GPUs JAX
+lowers it to cuSOLVER's ``geev`` (cuSOLVER ≥ 11.7.1) or to a hybrid kernel that runs LAPACK on
+the host; it is not available on TPU.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from .._lindbladian import AbstractLindbladian
+
+__all__ = ["liouvillian_gap", "liouvillian_spectrum"]
+
+
+def _superoperator(lindbladian) -> Array:
+    if isinstance(lindbladian, AbstractLindbladian):
+        return lindbladian.superoperator()
+    s = jnp.asarray(lindbladian)
+    if s.ndim != 2 or s.shape[0] != s.shape[1]:
+        raise TypeError(
+            "`lindbladian` must be a qdiss Lindbladian or a square (n², n²) superoperator; "
+            f"got {type(lindbladian).__name__} of shape {getattr(s, 'shape', None)}."
+        )
+    return s
+
+
+def liouvillian_spectrum(lindbladian) -> Array:
+    r"""All eigenvalues of the Liouvillian superoperator, sorted by decreasing real part.
+
+    ``lindbladian``: a :class:`qdiss.Lindbladian` (its ``superoperator()``, dense) or a dense
+    ``(n², n²)`` array. Eigenvalues of a Lindbladian have ``Re λ ≤ 0``; the steady state(s) are
+    the eigenvalue(s) 0. Differentiable through ``jnp.linalg.eig``'s eigenvalue rule
+    (``dλ = (V⁻¹ dL V)_ii``) when ``L`` is diagonalisable; not at exceptional points.
+    """
+    lam = jnp.linalg.eigvals(_superoperator(lindbladian))
+    return lam[jnp.argsort(-jnp.real(lam))]
+
+
+def liouvillian_gap(lindbladian) -> Array:
+    r"""Liouvillian gap, the slowest relaxation rate: ``Δ = −max Re λ`` over the eigenvalues λ of
+    the superoperator other than the steady state's 0.
+
+    The zero eigenvalue is identified as the one closest to 0 in absolute value and dropped
+    (exactly one, so a non-unique steady state — a second zero eigenvalue — gives Δ ≈ 0).
+    Example: a damped qubit, ``L = √γ σ⁻``, has populations relaxing at γ and coherences at γ/2,
+    so Δ = γ/2; with thermal rates γ(n̄+1) down and γn̄ up, Δ = γ(2n̄+1)/2.
+
+    Dense diagonalisation, for small n (see the module docstring for devices). The gradient
+    is that of one eigenvalue's real part (``jnp.linalg.eig``'s eigenvalue rule): correct where
+    the slowest mode is not defective; complex-conjugate pairs share the real part, so ties
+    between them are harmless. Not reliable at exceptional points or exact crossings of modes.
+    """
+    lam = jnp.linalg.eigvals(_superoperator(lindbladian))
+    zero = jnp.argmin(jnp.abs(lam))
+    rates = jnp.where(jnp.arange(lam.shape[0]) == zero, -jnp.inf, jnp.real(lam))
+    return -jnp.max(rates)
