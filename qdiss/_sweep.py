@@ -27,10 +27,12 @@ Example (steady-state concurrence of the two-qubit magnon-bath model over two co
 
 **Layout.** The grid (first axis slowest, like ``np.meshgrid(..., indexing="ij")``) is flattened
 to N points, padded to a multiple of the device count D by repeating the last point, and placed
-as a ``NamedSharding`` over a one-axis ``Mesh`` of the devices: each device holds N/D points.
-Inside ``jax.shard_map`` every device evaluates its own points with ``jax.lax.map(...,
-batch_size=chunk_size)`` — vmapped chunks of ``chunk_size`` points one after another, which
-bounds memory — with no communication. The padding is stripped on the way out.
+as a ``NamedSharding`` over a one-axis ``Mesh`` of the devices, reshaped to (D, N/D): an outer
+``vmap`` over the device axis, which the compiler partitions over the mesh, and on each device
+``jax.lax.map(..., batch_size=chunk_size)`` over its own points — vmapped chunks of
+``chunk_size`` points one after another, which bounds memory. (``jax.shard_map`` is not used:
+lineax rejects the sharding-annotated array types it produces.) The padding is stripped on
+the way out.
 
 **Several hosts.** The sweep uses ``jax.devices()``, which after ``jax.distributed.initialize()``
 lists the devices of every process: call ``jax.distributed.initialize()`` first, then call
