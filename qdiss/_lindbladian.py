@@ -33,8 +33,11 @@ _HERMITIAN_RTOL = 1e-8
 class AbstractLindbladian(eqx.Module):
     """Interface every Lindbladian implements, so that every solver can take it.
 
-    A Lindbladian acts on density matrices of shape ``(n, n)`` (``n = self.n``) without forming
-    its ``n² × n²`` matrix. Concrete classes are final.
+    A Lindbladian acts on states in its own *representation*: an array of shape
+    ``state_shape``, a stack of square blocks ``(..., k, k)`` that together form a block-diagonal
+    density matrix (a dense Lindbladian: one ``(n, n)`` block). Some entries may be *padding*
+    (``padding_mask``): not unknowns, kept exactly zero, never read or written by ``mv``. The
+    defaults below are those of a dense ``(n, n)`` state; concrete classes are final.
     """
 
     @property
@@ -49,7 +52,7 @@ class AbstractLindbladian(eqx.Module):
 
     @abc.abstractmethod
     def mv(self, rho: Array) -> Array:
-        """L(ρ) for one density matrix ``(n, n)``."""
+        """L(ρ) for one state of shape ``state_shape``."""
 
     @abc.abstractmethod
     def adjoint_mv(self, op: Array) -> Array:
@@ -57,18 +60,81 @@ class AbstractLindbladian(eqx.Module):
 
     @abc.abstractmethod
     def effective_hamiltonian(self) -> Array:
-        """H_eff = H − (i/2) Σ_k L_k†L_k, the non-Hermitian part used by preconditioners."""
+        """H_eff = H − (i/2) Σ_k L_k†L_k, the non-Hermitian part used by preconditioners: an
+        array of ``state_shape`` (one matrix per block) whose blocks act on the state's blocks."""
 
     @abc.abstractmethod
     def norm_bound(self) -> Array:
         """An upper bound on the induced Frobenius norm ‖L‖ = max ‖L(ρ)‖_F / ‖ρ‖_F."""
 
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        """Shape of one state in this representation: ``(n, n)`` for a dense Lindbladian."""
+        return (self.n, self.n)
+
+    def padding_mask(self) -> np.ndarray | None:
+        """Static NumPy bool array of ``state_shape``, True on padding entries (not unknowns);
+        ``None`` when every entry is an unknown (the default)."""
+        return None
+
+    def trace_weights(self) -> np.ndarray:
+        """Static NumPy array W of ``state_shape`` with tr ρ = Σ W ⊙ ρ (default the identity)."""
+        return np.eye(self.n)
+
+    def trace(self, rho: Array) -> Array:
+        """tr ρ = Σ W ⊙ ρ (:meth:`trace_weights`)."""
+        return jnp.trace(rho)
+
+    def identity_state(self) -> np.ndarray:
+        """E, a fixed state with tr E = 1 that deflates L (``steady_state``): a static NumPy
+        array of ``state_shape`` (default I/n)."""
+        return np.eye(self.n) / self.n
+
+    def hermitian_part(self, rho: Array) -> Array:
+        """(ρ + ρ†)/2, block by block."""
+        return 0.5 * (rho + jnp.swapaxes(rho, -1, -2).conj())
+
+    def min_eigenvalue(self, rho: Array) -> Array:
+        """Smallest eigenvalue of a Hermitian state ρ over its blocks (padding excluded)."""
+        mask = self.padding_mask()
+        if mask is not None:
+            padded_diagonal = jnp.asarray(np.diagonal(mask, axis1=-2, axis2=-1))
+            lift = (1 + jnp.linalg.norm(rho)).astype(rho.dtype)  # above every eigenvalue
+            eye = jnp.eye(rho.shape[-1], dtype=rho.dtype)
+            rho = rho + jnp.where(padded_diagonal, lift, 0)[..., None] * eye
+        return jnp.min(jnp.linalg.eigvalsh(rho))
+
+    def physical_indices(self) -> np.ndarray:
+        """Flat (row-major) indices into ``state_shape`` of the unknowns, in the order used by
+        :meth:`superoperator`."""
+        mask = self.padding_mask()
+        size = int(np.prod(self.state_shape))
+        return np.arange(size) if mask is None else np.flatnonzero(~mask)
+
+    def to_physical(self, x: Array) -> Array:
+        """The unknowns of a state ``x`` as a flat vector (order of :meth:`physical_indices`)."""
+        flat = x.reshape(-1)
+        return flat if self.padding_mask() is None else flat[self.physical_indices()]
+
+    def from_physical(self, v: Array) -> Array:
+        """Inverse of :meth:`to_physical`: the state with these unknowns and zero padding."""
+        if self.padding_mask() is None:
+            return v.reshape(self.state_shape)
+        full = jnp.zeros(int(np.prod(self.state_shape)), v.dtype)
+        index = self.physical_indices()
+        full = full.at[index].set(v, indices_are_sorted=True, unique_indices=True)
+        return full.reshape(self.state_shape)
+
     def superoperator(self) -> Array:
-        """The dense ``(n², n²)`` superoperator in the row-major convention of this module."""
-        n = self.n
-        eye = jnp.eye(n * n, dtype=self.dtype).reshape(n * n, n, n)
-        columns = jax.vmap(self.mv)(eye)  # column m is L(e_m)
-        return columns.reshape(n * n, n * n).T
+        """The dense matrix of L on the unknowns (ordered as :meth:`physical_indices`); for a
+        dense ``(n, n)`` state the ``(n², n²)`` superoperator in this module's convention."""
+        size = int(self.physical_indices().size)
+
+        def column(e):  # L applied to one unit vector of the unknowns
+            return self.to_physical(self.mv(self.from_physical(e)))
+
+        eye = jnp.eye(size, dtype=self.dtype)
+        return jax.lax.map(column, eye, batch_size=min(size, 256)).T
 
 
 def _is_concrete(x) -> bool:

@@ -70,16 +70,22 @@ class SteadyStateStats(eqx.Module):
 class SteadyStateSolution(eqx.Module):
     """What :func:`qdiss.steady_state` returns.
 
-    - ``rho``: the steady state ``(n, n)`` (Hermitian, unit trace).
+    - ``rho``: the steady state in the Lindbladian's representation (Hermitian, unit trace):
+      the ``(n, n)`` density matrix for a :class:`qdiss.Lindbladian`, the padded blocks
+      ``(N//2 + 1, N + 1, N + 1)`` of the total-spin decomposition for a
+      :class:`qdiss.PermutationInvariantLindbladian` (map it to 2^N with its ``to_dense``).
     - ``result``: a :class:`RESULTS` code; ``sol.result == RESULTS.successful`` on success.
     - ``stats``: a :class:`SteadyStateStats`.
     - ``solver``: the name of the solver that produced it (static).
+    - ``state_shape``: the shape of one state (static; ``rho`` has extra leading axes under
+      ``vmap``).
     """
 
-    rho: Complex[Array, "n n"]
+    rho: Complex[Array, "..."]
     result: RESULTS
     stats: SteadyStateStats
     solver: str = eqx.field(static=True, default="")
+    state_shape: tuple[int, ...] = eqx.field(static=True, default=())
 
     @property
     def succeeded(self) -> Array:
@@ -113,7 +119,7 @@ class SteadyStateSolution(eqx.Module):
             ok = int(np.sum(codes == 0))
             lines.append(f"  status            : {ok}/{codes.size} successful")
         lines += [
-            f"  dimension         : n = {self.rho.shape[-1]} (Liouville {self.rho.shape[-1] ** 2})",
+            self._dimension_line(),
             f"  relative residual : {fmt(s.residual)}",
             f"  error estimate    : {fmt(s.error_estimate)}",
             f"  condition number  : {fmt(s.condition_estimate)}",
@@ -126,6 +132,12 @@ class SteadyStateSolution(eqx.Module):
 
     def __repr__(self) -> str:
         return self.__str__()
+
+    def _dimension_line(self) -> str:
+        shape = self.state_shape or tuple(self.rho.shape[-2:])
+        if len(shape) == 2:
+            return f"  dimension         : n = {shape[-1]} (Liouville {shape[-1] ** 2})"
+        return f"  state shape       : {shape} (blocks of a block-diagonal state)"
 
 
 def result_name(code: int) -> str:

@@ -2,13 +2,20 @@ r"""The steady-state entry point and the protocol every steady-state solver foll
 
 **Deflation.** L is singular (L(ρ_ss) = 0). Every linear-solve solver instead solves
 
-    A(ρ) = L(ρ) + s·tr(ρ)·E = s·E,     E = I/n,  s = ‖L‖ (a norm bound, no gradient),
+    A(ρ) = L(ρ) + s·tr(ρ)·E = s·E,     s = ‖L‖ (a norm bound, no gradient),
 
-which is invertible exactly when the steady state is unique: taking the trace of A(ρ) = 0 gives
-tr ρ = 0 (L preserves the trace) and then L(ρ) = 0, so ρ = 0 unless ker L holds more than ρ_ss.
-Its solution has tr ρ = 1 and L(ρ) = 0. Derivatives come from lineax's implicit rules for
+with E = ``lindbladian.identity_state()`` (tr E = 1; I/n for a dense Lindbladian), which is
+invertible exactly when the steady state is unique: taking the trace of A(ρ) = 0 gives tr ρ = 0
+(L preserves the trace) and then L(ρ) = 0, so ρ = 0 unless ker L holds more than ρ_ss. Its
+solution has tr ρ = 1 and L(ρ) = 0. Derivatives come from lineax's implicit rules for
 ``linear_solve``: ρ' = A⁻¹(−A'ρ) (the s-terms cancel since tr ρ = 1), and reverse mode solves
 with Aᵀ reusing the factorisation or the transposed preconditioner.
+
+**Representations.** ρ has the Lindbladian's ``state_shape`` (``(n, n)`` for a dense one, the
+padded blocks ``(B, D, D)`` of a permutation-invariant one). Padding entries (``padding_mask``)
+are not unknowns: A acts on them as s·I, so A stays nonsingular on the whole array, the padding
+of the solution is exactly 0 and the unknowns decouple from it. Direct solvers work on the
+unknowns only (``DeflatedProblem.matrix``).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+import numpy as np
 from jaxtyping import Array
 
 from ._lindbladian import AbstractLindbladian
@@ -29,7 +37,7 @@ __all__ = ["AbstractSteadyStateSolver", "DeflatedProblem", "RawSolve", "steady_s
 
 
 class DeflatedProblem(eqx.Module):
-    """The nonsingular system A(ρ) = L(ρ) + s·tr(ρ)·I/n = s·I/n (see the module docstring)."""
+    """The nonsingular system A(ρ) = L(ρ) + s·tr(ρ)·E (+ s·ρ on padding) = s·E."""
 
     lindbladian: AbstractLindbladian
     scale: Array
@@ -41,35 +49,85 @@ class DeflatedProblem(eqx.Module):
         return cls(lindbladian, scale)
 
     @property
-    def n(self) -> int:
-        return self.lindbladian.n
-
-    @property
     def dtype(self):
         return self.lindbladian.dtype
 
-    def _weight(self) -> Array:
-        """s/n as a complex scalar of the problem's dtype."""
-        return (self.scale / self.n).astype(self.dtype)
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        return tuple(self.lindbladian.state_shape)
+
+    @property
+    def size(self) -> int:
+        """Number of unknowns (entries of ρ that are not padding)."""
+        return int(self.lindbladian.physical_indices().size)
+
+    def _scale(self) -> Array:
+        return self.scale.astype(self.dtype)
+
+    def identity(self) -> Array:
+        """E as an array of the problem's dtype."""
+        return jnp.asarray(self.lindbladian.identity_state(), dtype=self.dtype)
+
+    def _padding(self) -> Array | None:
+        mask = self.lindbladian.padding_mask()
+        return None if mask is None else jnp.asarray(mask)
 
     def mv(self, rho: Array) -> Array:
-        eye = jnp.eye(self.n, dtype=self.dtype)
-        return self.lindbladian.mv(rho) + (self._weight() * jnp.trace(rho)) * eye
+        out = (
+            self.lindbladian.mv(rho)
+            + (self._scale() * self.lindbladian.trace(rho)) * self.identity()
+        )
+        padding = self._padding()
+        if padding is not None:
+            out = out + jnp.where(padding, self._scale() * rho, 0)
+        return out
 
     def rhs(self) -> Array:
-        return self._weight() * jnp.eye(self.n, dtype=self.dtype)
+        return self._scale() * self.identity()
 
     def operator(self) -> lx.FunctionLinearOperator:
-        """A as a matrix-free lineax operator on ``(n, n)`` complex matrices."""
-        structure = jax.ShapeDtypeStruct((self.n, self.n), self.dtype)
+        """A as a matrix-free lineax operator on arrays of ``state_shape``."""
+        structure = jax.ShapeDtypeStruct(self.state_shape, self.dtype)
         return lx.FunctionLinearOperator(self.mv, structure)
 
+    def to_physical(self, x: Array) -> Array:
+        """The unknowns of ``x`` as a flat vector (order of ``physical_indices``)."""
+        return self.lindbladian.to_physical(x)
+
+    def from_physical(self, v: Array) -> Array:
+        """Inverse of :meth:`to_physical`, with zero padding."""
+        return self.lindbladian.from_physical(v)
+
+    def solve_padding(self, b: Array, x_physical: Array) -> Array:
+        """The full solution of A x = b from its unknowns: padding x = b/s (A = s·I there)."""
+        x = self.from_physical(x_physical)
+        padding = self._padding()
+        if padding is not None:
+            x = x + jnp.where(padding, b / self._scale(), 0)
+        return x
+
     def matrix(self) -> Array:
-        """A as a dense ``(n², n²)`` matrix (row-major vectorisation)."""
-        n = self.n
-        eye = jnp.eye(n, dtype=self.dtype).reshape(n * n)
-        rank_one = self._weight() * jnp.outer(eye, eye)
-        return self.lindbladian.superoperator() + rank_one
+        """A restricted to the unknowns as a dense matrix: the superoperator plus s·e wᵀ, with
+        e = E and w the trace weights (``trace_weights``) on the unknowns. For a dense
+        Lindbladian: the ``(n², n²)`` matrix in row-major vectorisation."""
+        index = self.lindbladian.physical_indices()
+        e = jnp.asarray(self.lindbladian.identity_state().reshape(-1)[index], self.dtype)
+        w = jnp.asarray(self.lindbladian.trace_weights().reshape(-1)[index], self.dtype)
+        return self.lindbladian.superoperator() + self._scale() * jnp.outer(e, w)
+
+    def random_vector(self, seed: int) -> Array:
+        """A fixed pseudo-random complex array of ``state_shape`` with unit Frobenius norm and
+        zero padding (no component along the decoupled padding)."""
+        key_re, key_im = jax.random.split(jax.random.key(seed))
+        rdtype = real_dtype(self.dtype)
+        v = jax.lax.complex(
+            jax.random.normal(key_re, self.state_shape, rdtype),
+            jax.random.normal(key_im, self.state_shape, rdtype),
+        )
+        padding = self._padding()
+        if padding is not None:
+            v = jnp.where(padding, 0, v)
+        return (v / jnp.linalg.norm(v).astype(v.dtype)).astype(self.dtype)
 
 
 class RawSolve(eqx.Module):
@@ -121,20 +179,16 @@ def default_tolerances(dtype) -> tuple[float, float, float]:
     return 1e-4, 1e-2, 1e-3 / eps
 
 
-def estimate_inverse_norm(solve, solve_adjoint, n: int, dtype, iterations: int = 2) -> Array:
-    """Lower bound on ‖A⁻¹‖₂ by power iteration on A⁻ᴴA⁻¹ from a fixed pseudo-random start.
+def estimate_inverse_norm(solve, solve_adjoint, start: Array, iterations: int = 2) -> Array:
+    """Lower bound on ‖A⁻¹‖₂ by power iteration on A⁻ᴴA⁻¹ from a fixed pseudo-random ``start``.
 
-    ``solve(v) = A⁻¹v`` and ``solve_adjoint(v) = A⁻ᴴv`` act on ``(n, n)`` matrices. Each half-step
-    gives ‖A⁻¹u‖ or ‖A⁻ᴴu‖ for a unit u, both lower bounds of ‖A⁻¹‖; near-singular operators (the
-    case that matters) have a dominant singular value of A⁻¹, so two iterations are close to exact.
+    ``solve(v) = A⁻¹v`` and ``solve_adjoint(v) = A⁻ᴴv`` act on arrays shaped like ``start`` (a
+    unit vector, e.g. ``DeflatedProblem.random_vector``). Each half-step gives ‖A⁻¹u‖ or ‖A⁻ᴴu‖
+    for a unit u, both lower bounds of ‖A⁻¹‖; near-singular operators (the case that matters)
+    have a dominant singular value of A⁻¹, so two iterations are close to exact.
     """
-    key_re, key_im = jax.random.split(jax.random.key(1234))
-    rdtype = real_dtype(dtype)
-    v = jax.lax.complex(
-        jax.random.normal(key_re, (n, n), rdtype), jax.random.normal(key_im, (n, n), rdtype)
-    )
-    v = (v / jnp.linalg.norm(v).astype(v.dtype)).astype(dtype)
-    best = jnp.zeros((), rdtype)
+    v = start
+    best = jnp.zeros((), real_dtype(start.dtype))
     for i in range(2 * iterations):
         w = solve(v) if i % 2 == 0 else solve_adjoint(v)
         norm = jnp.linalg.norm(w)
@@ -143,13 +197,18 @@ def estimate_inverse_norm(solve, solve_adjoint, n: int, dtype, iterations: int =
     return best
 
 
-def _validate_rho0(rho0, n: int, dtype) -> Array | None:
+def _validate_rho0(rho0, lindbladian: AbstractLindbladian) -> Array | None:
     if rho0 is None:
         return None
     rho0 = jnp.asarray(rho0)
-    if rho0.shape != (n, n):
-        raise ValueError(f"`rho0` must have shape (n, n) = ({n}, {n}); got {rho0.shape}.")
-    return rho0.astype(dtype)
+    shape = tuple(lindbladian.state_shape)
+    if rho0.shape != shape and len(shape) == 2:
+        raise ValueError(f"`rho0` must have shape (n, n) = {shape}; got {rho0.shape}.")
+    if rho0.shape != shape:
+        raise ValueError(
+            f"`rho0` must have the shape of a state of this Lindbladian, {shape}; got {rho0.shape}."
+        )
+    return rho0.astype(lindbladian.dtype)
 
 
 def steady_state(
@@ -192,7 +251,7 @@ def steady_state(
         )
     if isinstance(solver, Auto):
         solver = solver.select(lindbladian)
-    rho0 = _validate_rho0(rho0, lindbladian.n, lindbladian.dtype)
+    rho0 = _validate_rho0(rho0, lindbladian)
     return _steady_state_jit(lindbladian, solver, rho0, bool(throw))
 
 
@@ -204,7 +263,13 @@ def _steady_state_jit(lindbladian, solver, rho0, throw: bool) -> SteadyStateSolu
     rho, stats, result = _check(problem, solver, raw)
     if throw:
         rho = result.error_if(rho, result != RESULTS.successful)
-    return SteadyStateSolution(rho=rho, result=result, stats=stats, solver=solver.name)
+    return SteadyStateSolution(
+        rho=rho,
+        result=result,
+        stats=stats,
+        solver=solver.name,
+        state_shape=tuple(problem.state_shape),
+    )
 
 
 def _check(problem: DeflatedProblem, solver: AbstractSteadyStateSolver, raw: RawSolve):
@@ -215,29 +280,33 @@ def _check(problem: DeflatedProblem, solver: AbstractSteadyStateSolver, raw: Raw
     error_tol = default_err if solver.error_tol is None else solver.error_tol
     eps = jnp.finfo(dtype).eps
 
+    lindbladian = problem.lindbladian
     raw_rho = raw.rho
-    trace = jnp.trace(raw_rho)
-    rho = 0.5 * (raw_rho + raw_rho.conj().T)
+    trace = lindbladian.trace(raw_rho)
+    rho = lindbladian.hermitian_part(raw_rho)
     rho = rho / jnp.where(trace == 0, 1.0, trace.real).astype(dtype)
 
     sg = jax.lax.stop_gradient
     r_rho, r_raw = sg(rho), sg(raw_rho)
     rho_norm = jnp.linalg.norm(r_rho)
-    l_rho = problem.lindbladian.mv(r_rho)
+    l_rho = lindbladian.mv(r_rho)
     residual = jnp.linalg.norm(l_rho) / (problem.scale * rho_norm)
     raw_norm = jnp.linalg.norm(r_raw)
-    herm_error = jnp.linalg.norm(r_raw - r_raw.conj().T) / jnp.where(raw_norm > 0, raw_norm, 1.0)
+    herm_error = jnp.linalg.norm(r_raw - jnp.swapaxes(r_raw, -1, -2).conj()) / jnp.where(
+        raw_norm > 0, raw_norm, 1.0
+    )
     trace_error = jnp.abs(sg(trace) - 1)
     finite = jnp.all(jnp.isfinite(r_raw))
-    safe_rho = jnp.where(finite, r_rho, jnp.eye(problem.n, dtype=dtype))
-    min_eig = jnp.linalg.eigvalsh(safe_rho)[0]
+    safe_rho = jnp.where(finite, r_rho, problem.identity())
+    min_eig = lindbladian.min_eigenvalue(safe_rho)
     min_eig = jnp.where(finite, min_eig, jnp.nan)
 
     inverse_norm = sg(raw.inverse_norm)
     known = ~jnp.isnan(inverse_norm)  # NaN: no estimate; inf: the solver found A singular
     condition = 2 * problem.scale * inverse_norm
     # A(ρ) − b for the returned ρ: L(ρ) + s(tr ρ − 1)E; its norm bounds ‖A(ρ − ρ_ss)‖.
-    trace_term = problem.scale * jnp.abs(jnp.trace(r_rho) - 1) / jnp.sqrt(problem.n)
+    e_norm = float(np.linalg.norm(lindbladian.identity_state()))
+    trace_term = problem.scale * jnp.abs(lindbladian.trace(r_rho) - 1) * e_norm
     abs_residual = jnp.linalg.norm(l_rho) + trace_term
     error = jnp.where(known, inverse_norm * abs_residual / rho_norm, jnp.nan)
     psd_tol = 10 * jnp.where(known, error, error_tol) * rho_norm + 100 * eps

@@ -13,8 +13,10 @@ __all__ = ["DenseLU"]
 
 
 class DenseLU(AbstractSteadyStateSolver):
-    """Solve the deflated system A vec(ρ) = s·vec(I/n) with a dense LU factorisation.
+    """Solve the deflated system A vec(ρ) = s·vec(E) with a dense LU factorisation.
 
+    A is formed on the unknowns only (``DeflatedProblem.matrix``: for a dense Lindbladian the
+    n² entries of ρ, for a permutation-invariant one the Σ_j (2j+1)² entries of its blocks).
     Cost O(n⁶) time and O(n⁴) memory: the solver of choice up to n ≈ 60 on CPU and a few hundred
     on a GPU. The factorisation is reused for the condition estimate (``condition_iterations``
     rounds of power iteration on A⁻ᴴA⁻¹) and by lineax for the transposed solve of reverse-mode
@@ -27,31 +29,27 @@ class DenseLU(AbstractSteadyStateSolver):
 
     def solve(self, problem: DeflatedProblem, rho0: jax.Array | None) -> RawSolve:
         del rho0  # a direct solve has no use for an initial guess
-        n = problem.n
         operator = lx.MatrixLinearOperator(problem.matrix())
         lu = lx.LU()
         state = lu.init(jax.lax.stop_gradient(operator), {})
-        sol = lx.linear_solve(operator, problem.rhs().reshape(-1), lu, state=state, throw=False)
+        rhs = problem.rhs()
+        b = problem.to_physical(rhs)
+        sol = lx.linear_solve(operator, b, lu, state=state, throw=False)
 
         stopped = jax.lax.stop_gradient(operator)
         t_state, _ = lu.transpose(state, {})
 
         def solve(v):
-            return lx.linear_solve(stopped, v.reshape(-1), lu, state=state, throw=False).value
+            return lx.linear_solve(stopped, v, lu, state=state, throw=False).value
 
         def solve_adjoint(v):
-            w = lx.linear_solve(stopped.T, v.conj().reshape(-1), lu, state=t_state, throw=False)
+            w = lx.linear_solve(stopped.T, v.conj(), lu, state=t_state, throw=False)
             return w.value.conj()
 
-        inverse_norm = estimate_inverse_norm(
-            lambda v: solve(v).reshape(n, n),
-            lambda v: solve_adjoint(v).reshape(n, n),
-            n,
-            problem.dtype,
-            self.condition_iterations,
-        )
+        start = problem.to_physical(problem.random_vector(1234))
+        inverse_norm = estimate_inverse_norm(solve, solve_adjoint, start, self.condition_iterations)
         return RawSolve(
-            rho=sol.value.reshape(n, n),
+            rho=problem.solve_padding(rhs, sol.value),
             result=RESULTS.promote(sol.result),
             num_steps=jnp.ones((), jnp.int32),
             inverse_norm=inverse_norm,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import diffrax
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
 from .._solution import RESULTS, real_dtype
@@ -133,14 +134,14 @@ class Evolve(AbstractSteadyStateSolver):
         return rtol, atol, stationarity_tol, uniqueness_tol, ode_solver
 
     def solve(self, problem: DeflatedProblem, rho0: Array | None) -> RawSolve:
-        n, dtype = problem.n, problem.dtype
+        dtype = problem.dtype
         rdtype = real_dtype(dtype)
         rtol, atol, stationarity_tol, uniqueness_tol, ode_solver = self._settings(dtype)
         sg = jax.lax.stop_gradient
         lindbladian = sg(problem.lindbladian)
         scale = sg(problem.scale)
 
-        starts = jnp.stack([_first_state(rho0, n, dtype), _random_pure_state(n, dtype)])
+        starts = jnp.stack([_first_state(rho0, problem), _random_pure_state(problem)])
         t_max = self._t_max(lindbladian, scale, rdtype)
 
         def relative_residual(rho):
@@ -175,21 +176,25 @@ class Evolve(AbstractSteadyStateSolver):
         finals, reached, steps = jax.vmap(evolve)(starts)
 
         # Uniqueness: the two trace-normalised final states must agree.
-        traces = jnp.trace(finals, axis1=1, axis2=2)
+        traces = jax.vmap(lindbladian.trace)(finals)
         safe_traces = jnp.where(traces == 0, 1.0, traces)
-        normed = finals / safe_traces[:, None, None]
+        normed = finals / safe_traces.reshape(-1, *([1] * (finals.ndim - 1)))
         diff = normed[0] - normed[1]
         # Trace-zero (up to rounding already): then A(v) = L(v) and ‖v‖/‖L(v)‖ ≤ ‖A⁻¹‖.
-        diff = diff - (jnp.trace(diff) / n) * jnp.eye(n, dtype=dtype)
+        diff = diff - lindbladian.trace(diff) * problem.identity()
         diff_norm = jnp.linalg.norm(diff)
         unique = diff_norm <= uniqueness_tol * jnp.linalg.norm(normed[0])
         l_diff = jnp.linalg.norm(lindbladian.mv(diff))
         bound = diff_norm / jnp.where(l_diff > 0, l_diff, 1.0)
-        inverse_norm = jnp.where(unique, bound, jnp.inf).astype(rdtype)
 
         # The value is the evolved state; the derivative is the implicit one.
         rho_evolved = finals[0]
         linear = self.gradient_solver.solve(problem, rho_evolved)
+        # The two-trajectory bound alone can be far too small when the difference is rounding
+        # noise (complex64: 15x too small on slow-mode problems in benchmarks/fails_safely.py);
+        # the warm-started linear solve's own bound on ‖A⁻¹‖ is the sharper one (fmax: NaN = none).
+        bound = jnp.fmax(bound, linear.inverse_norm.astype(bound.dtype))
+        inverse_norm = jnp.where(unique, bound, jnp.inf).astype(rdtype)
         rho_lin = linear.rho
         linear_finite = jnp.all(jnp.isfinite(sg(rho_lin)))
         tangent_part = jnp.where(linear_finite, rho_lin - sg(rho_lin), jnp.zeros_like(rho_lin))
@@ -211,7 +216,8 @@ class Evolve(AbstractSteadyStateSolver):
         """``t_max``, or 10³ over the smallest nonzero decay rate on the H_eff diagonal."""
         if self.t_max is not None:
             return jnp.asarray(self.t_max, rdtype)
-        rates = -jnp.imag(jnp.diagonal(lindbladian.effective_hamiltonian()))  # ½ (Σ L†L)_ii
+        h_eff = lindbladian.effective_hamiltonian()
+        rates = -jnp.imag(jnp.diagonal(h_eff, axis1=-2, axis2=-1))  # ½ (Σ L†L)_ii (0: padding)
         largest = jnp.max(rates)
         nonzero = rates > 1e-8 * largest
         slowest = jnp.min(jnp.where(nonzero, rates, jnp.inf))
@@ -228,24 +234,36 @@ def _to_real(x: Array) -> Array:
     return jnp.stack([jnp.real(x), jnp.imag(x)])
 
 
-def _first_state(rho0: Array | None, n: int, dtype) -> Array:
-    """``rho0`` Hermitised and normalised, or I/n when absent or when its trace is not positive."""
-    mixed = jnp.eye(n, dtype=dtype) / n
+def _first_state(rho0: Array | None, problem: DeflatedProblem) -> Array:
+    """``rho0`` Hermitised and normalised, or E (I/n for a dense ρ) when absent or when its
+    trace is not positive."""
+    lindbladian = problem.lindbladian
+    mixed = problem.identity()
     if rho0 is None:
         return mixed
     rho0 = jax.lax.stop_gradient(rho0)
-    rho0 = 0.5 * (rho0 + rho0.conj().T)
-    trace = jnp.real(jnp.trace(rho0))
+    padding = lindbladian.padding_mask()
+    if padding is not None:
+        rho0 = jnp.where(jnp.asarray(padding), 0, rho0)
+    rho0 = lindbladian.hermitian_part(rho0)
+    trace = jnp.real(lindbladian.trace(rho0))
     good = (trace > 0) & jnp.all(jnp.isfinite(rho0))
-    return jnp.where(good, rho0 / jnp.where(good, trace, 1.0).astype(dtype), mixed)
+    return jnp.where(good, rho0 / jnp.where(good, trace, 1.0).astype(problem.dtype), mixed)
 
 
-def _random_pure_state(n: int, dtype) -> Array:
-    """A fixed pseudo-random pure state |ψ⟩⟨ψ| (the uniqueness check's second start)."""
+def _random_pure_state(problem: DeflatedProblem) -> Array:
+    """A fixed pseudo-random state (the uniqueness check's second start): |ψ⟩⟨ψ| for a dense ρ,
+    a random pure state in every block (weights ∝ their norms) for a stack of blocks."""
+    lindbladian = problem.lindbladian
+    dtype = problem.dtype
     rdtype = real_dtype(dtype)
+    shape = tuple(problem.state_shape[:-1])
     key_re, key_im = jax.random.split(jax.random.key(2718))
     psi = jax.lax.complex(
-        jax.random.normal(key_re, (n,), rdtype), jax.random.normal(key_im, (n,), rdtype)
+        jax.random.normal(key_re, shape, rdtype), jax.random.normal(key_im, shape, rdtype)
     )
-    psi = psi / jnp.linalg.norm(psi).astype(psi.dtype)
-    return jnp.outer(psi, psi.conj()).astype(dtype)
+    padding = lindbladian.padding_mask()
+    if padding is not None:
+        psi = jnp.where(jnp.asarray(np.diagonal(padding, axis1=-2, axis2=-1)), 0, psi)
+    rho = psi[..., :, None] * psi[..., None, :].conj()
+    return (rho / lindbladian.trace(rho)).astype(dtype)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import math
 
 import jax
 import jax.numpy as jnp
 import lineax as lx
 
 from .._lindbladian import Lindbladian
+from .._permutation import PermutationInvariantLindbladian
 from .._solution import RESULTS
 from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve
+from ._gmres import RestartedGMRES
 from ._normalised import NormalisedSolver
-from ._preconditioner import DiagonalBasisPreconditioner, hermitian_diagonal
+from ._preconditioner import (
+    DiagonalBasisPreconditioner,
+    MultiplicativePreconditioner,
+    hermitian_diagonal,
+)
 
 __all__ = ["Krylov"]
 
@@ -20,13 +26,34 @@ __all__ = ["Krylov"]
 class Krylov(AbstractSteadyStateSolver):
     r"""Right-preconditioned Krylov solve of the deflated system, never forming a superoperator.
 
-    Solves (A P⁻¹) y = s·I/n with lineax's restarted GMRES and returns ρ = P⁻¹y, where P is L
-    without its recycling term, diagonalised once (see ``_preconditioner.py``). ``"hermitian"``,
-    the default, works in the eigenbasis of H and is always numerically stable; ``"heff"``
-    diagonalises H_eff and is stronger when H_eff is close to normal, but stalls near 1e-8 when it
-    is not. Right preconditioning keeps the stopping test on the true residual. Memory
-    O(restart·n²), time O(n³) per iteration: the solver for large n and for GPUs. ``rho0``
-    warm-starts the iteration (y0 = P ρ0).
+    Solves (A P⁻¹) y = s·E with restarted GMRES and returns ρ = P⁻¹y. Right preconditioning
+    keeps the stopping test on the true residual. Memory O(restart·n²), time O(n³) per
+    iteration: the solver for large n and for GPUs. ``rho0`` warm-starts the iteration
+    (y0 = P ρ0).
+
+    For a dense Lindbladian the GMRES is lineax's (stopping test |r_i| ≤ rtol/n elementwise
+    for ‖b‖ = 1). For a state with padding (the permutation-invariant blocks) the iteration runs
+    on the vector of unknowns, with qdiss's ``RestartedGMRES`` (``_gmres.py``), which stops
+    inside a restart cycle as soon as ‖r‖₂ ≤ rtol·‖b‖₂ and orthogonalises only against the
+    vectors built so far: at 10⁵–10⁶ unknowns lineax's fixed-length cycles cost several times
+    more. ``num_steps`` counts restart cycles (lineax) or Arnoldi steps (``RestartedGMRES``).
+
+    Preconditioners (``preconditioner``; see ``_preconditioner.py``):
+
+    - ``"hermitian"`` (the default for a dense Lindbladian): L without its recycling term,
+      diagonalised once in the eigenbasis of H; always numerically stable.
+    - ``"heff"``: the same, diagonalising H_eff; stronger when H_eff is close to normal, but
+      stalls near 1e-8 when it is not.
+    - ``"sweep"`` (the default for a :class:`qdiss.PermutationInvariantLindbladian`): a
+      symmetric block Gauss–Seidel step on the part of L that preserves m − m' (all the
+      dissipators, local and collective, and the m-diagonal part of H; see
+      ``_permutation_precond.py``). O(N³) per application; iteration counts that do not grow
+      with N when the m-changing part of H (J_x, J_y terms) is not dominant.
+    - ``"hermitian+sweep"``, ``"heff+sweep"`` (permutation-invariant): the two applied
+      multiplicatively, z = P₁⁻¹r, z ← z + P₂⁻¹(r − Az); for strongly driven ensembles (a
+      collective Rabi frequency well above the decay rates), at one more product with A and a
+      blockwise O(N⁴) step per iteration.
+    ``None`` picks the default for the Lindbladian.
 
     Gradients: lineax differentiates the solve implicitly; reverse mode runs one GMRES with the
     transposed operator P⁻ᵀAᵀ (a plain transpose, not a conjugate one).
@@ -42,7 +69,8 @@ class Krylov(AbstractSteadyStateSolver):
 
     **Fields:** ``rtol`` (tolerance relative to the
     right-hand side; default 1e-12 in float64, 1e-6 in float32); ``max_steps`` (restart cycles
-    of GMRES); ``restart``; ``stagnation_iters``; ``preconditioner``;
+    of GMRES); ``restart``; ``stagnation_iters``; ``preconditioner`` (None: the Lindbladian's
+    default);
     ``shift`` (σ relative to the largest decay rate); ``check_uniqueness``; ``residual_tol``;
     ``error_tol``.
     """
@@ -51,7 +79,7 @@ class Krylov(AbstractSteadyStateSolver):
     max_steps: int = 200
     restart: int = 40
     stagnation_iters: int = 20
-    preconditioner: Literal["hermitian", "heff"] = "hermitian"
+    preconditioner: str | None = None
     shift: float = 1e-3
     check_uniqueness: bool = True
     residual_tol: float | None = None
@@ -60,9 +88,12 @@ class Krylov(AbstractSteadyStateSolver):
     def __check_init__(self):
         if self.rtol is not None and not self.rtol > 0:
             raise ValueError(f"`rtol` must be positive; got {self.rtol}.")
-        if self.preconditioner not in ("hermitian", "heff"):
+        kinds = ("hermitian", "heff", "sweep", "hermitian+sweep", "heff+sweep")
+        if self.preconditioner is not None and self.preconditioner not in kinds:
             raise ValueError(
-                f"`preconditioner` must be 'hermitian' or 'heff'; got {self.preconditioner!r}."
+                "`preconditioner` must be 'hermitian' or 'heff' (or, for a permutation-invariant "
+                "Lindbladian, 'sweep', 'hermitian+sweep' or 'heff+sweep'), or None for the "
+                f"default; got {self.preconditioner!r}."
             )
         if self.max_steps < 1 or self.restart < 1:
             raise ValueError("`max_steps` and `restart` must be at least 1.")
@@ -73,8 +104,19 @@ class Krylov(AbstractSteadyStateSolver):
         eps = float(jnp.finfo(problem.dtype).eps)
         default = self.rtol if self.rtol is not None else (1e-12 if eps < 1e-10 else 1e-6)
         rtol = default if rtol is None else max(rtol, default)
-        # Right-hand sides are normalised to ‖b‖_F = 1, so a typical entry is 1/n.
-        atol = rtol / problem.n
+        if not isinstance(problem.lindbladian, Lindbladian):
+            # Large block states: GMRES that stops inside a cycle, test ‖r‖₂ ≤ rtol·‖b‖₂.
+            inner = RestartedGMRES(
+                rtol=rtol,
+                atol=0.0,
+                max_steps=self.max_steps,
+                restart=self.restart,
+                stagnation_iters=self.stagnation_iters,
+            )
+            return NormalisedSolver(inner)
+        # Right-hand sides are normalised to ‖b‖_F = 1, so a typical entry is 1/√(unknowns)
+        # (1/n for a dense ρ).
+        atol = rtol / math.sqrt(problem.size)
         inner = lx.GMRES(
             rtol=rtol,
             atol=atol,
@@ -92,10 +134,11 @@ class Krylov(AbstractSteadyStateSolver):
         if rho0 is not None:
             if rotation is not None:
                 rho0 = rotation.conj().T @ rho0 @ rotation
-            options["y0"] = jax.lax.stop_gradient(precond.apply(rho0))
-        # the right-hand side s·I/n is the same in every orthonormal basis
-        sol = lx.linear_solve(operator, work.rhs(), solver, options=options, throw=False)
-        rho = precond.apply_inverse(sol.value)
+            options["y0"] = jax.lax.stop_gradient(_pack(work, precond.apply(rho0)))
+        # the right-hand side s·E (E = I/n for a dense ρ) is the same in every orthonormal basis
+        rhs = _pack(work, work.rhs())
+        sol = lx.linear_solve(operator, rhs, solver, options=options, throw=False)
+        rho = precond.apply_inverse(_unpack(work, sol.value))
         if rotation is not None:
             rho = rotation @ rho @ rotation.conj().T
         result = RESULTS.promote(sol.result)
@@ -116,7 +159,16 @@ class Krylov(AbstractSteadyStateSolver):
         matrices instead of 6 + 2k.
         """
         lindbladian = problem.lindbladian
-        if self.preconditioner == "hermitian" and isinstance(lindbladian, Lindbladian):
+        kind = self.preconditioner
+        if isinstance(lindbladian, PermutationInvariantLindbladian):
+            return problem, _permutation_preconditioner(problem, kind or "sweep", self.shift), None
+        kind = kind or "hermitian"
+        if kind not in ("hermitian", "heff"):
+            raise ValueError(
+                f"The {kind!r} preconditioner is for permutation-invariant Lindbladians; use "
+                "'hermitian' or 'heff'."
+            )
+        if kind == "hermitian" and isinstance(lindbladian, Lindbladian):
             energies, rotation = jnp.linalg.eigh(jax.lax.stop_gradient(lindbladian.H))
             rotation = rotation.astype(problem.dtype)
             work = DeflatedProblem(lindbladian.rotated(rotation), problem.scale)
@@ -124,37 +176,76 @@ class Krylov(AbstractSteadyStateSolver):
             loss = 1j * (h_eff - h_eff.conj().T)  # K = Σ L†L in the eigenbasis
             diagonal = hermitian_diagonal(energies, loss, self.shift)
             return work, DiagonalBasisPreconditioner(None, None, diagonal), rotation
-        precond = DiagonalBasisPreconditioner.build(lindbladian, self.preconditioner, self.shift)
+        precond = DiagonalBasisPreconditioner.build(
+            lindbladian, kind, self.shift, padding_scale=problem.scale
+        )
         return problem, precond, None
 
     def _inverse_norm_bound(self, problem, precond) -> jax.Array:
         """Lower bound on ‖A⁻¹‖ from one solve with a pseudo-random unit right-hand side v.
 
         Any iterate w, converged or not, gives A w = v − r and so ‖A⁻¹‖ ≥ ‖w‖/(‖v‖ + ‖r‖). A
-        singular A leaves ‖r‖ ≥ |⟨u, v⟩| with u its left null vector, about 1/n for a random v in
-        n² dimensions: a residual above 1e-4/n cannot certify uniqueness and returns inf (reported
-        as non-unique); the chance that a singular A slips under it is about 1e-4. The solve only
-        has to reach that residual, so it runs with a looser tolerance than the main one.
+        singular A leaves ‖r‖ ≥ |⟨u, v⟩| with u its left null vector, about 1/√P for a random v
+        in P dimensions (P unknowns; P = n² for a dense ρ): a residual above 1e-4/√P cannot
+        certify uniqueness and returns inf (reported as non-unique); the chance that a singular
+        A slips under it is about 1e-4. The solve only has to reach that residual, so it runs
+        with a looser tolerance than the main one. v has no padding component.
         """
-        solver = self._linear_solver(problem, rtol=1e-5 / problem.n)
-        n, dtype = problem.n, problem.dtype
+        root = math.sqrt(problem.size)
+        solver = self._linear_solver(problem, rtol=1e-5 / root)
         stopped_problem = jax.lax.stop_gradient(problem)
         stopped = _preconditioned_operator(stopped_problem, precond)
-        key_re, key_im = jax.random.split(jax.random.key(4321))
-        real = jnp.finfo(dtype).dtype
-        v = jax.lax.complex(
-            jax.random.normal(key_re, (n, n), real), jax.random.normal(key_im, (n, n), real)
-        )
-        v = (v / jnp.linalg.norm(v).astype(v.dtype)).astype(dtype)
-        check = lx.linear_solve(stopped, v, solver, throw=False)
-        w = precond.apply_inverse(check.value)
+        v = problem.random_vector(4321)
+        check = lx.linear_solve(stopped, _pack(problem, v), solver, throw=False)
+        w = precond.apply_inverse(_unpack(problem, check.value))
         r_norm = jnp.linalg.norm(v - stopped_problem.mv(w))
         bound = jnp.linalg.norm(w) / (1 + r_norm)
-        certified = (r_norm <= 1e-4 / n) & jnp.isfinite(bound)
+        certified = (r_norm <= 1e-4 / root) & jnp.isfinite(bound)
         return jnp.where(certified, bound, jnp.inf)
 
 
-def _preconditioned_operator(problem: DeflatedProblem, precond: DiagonalBasisPreconditioner):
-    """y ↦ A(P⁻¹ y) as a lineax operator."""
-    structure = jax.ShapeDtypeStruct((problem.n, problem.n), problem.dtype)
+def _permutation_preconditioner(problem: DeflatedProblem, kind: str, shift: float):
+    """The preconditioner ``kind`` of a permutation-invariant problem (class docstring)."""
+    from .._permutation_precond import SweepPreconditioner
+
+    factors = []
+    for part in kind.split("+"):
+        if part == "sweep":
+            factors.append(SweepPreconditioner.build(problem.lindbladian, shift, problem.scale))
+        else:
+            factors.append(
+                DiagonalBasisPreconditioner.build(
+                    problem.lindbladian, part, shift, padding_scale=problem.scale
+                )
+            )
+    if len(factors) == 1:
+        return factors[0]
+    return MultiplicativePreconditioner(factors, jax.lax.stop_gradient(problem))
+
+
+def _packed(problem: DeflatedProblem) -> bool:
+    return problem.lindbladian.padding_mask() is not None
+
+
+def _pack(problem: DeflatedProblem, x):
+    """States with padding are iterated on as flat vectors of their unknowns (fewer bytes for
+    every Krylov vector); others as they are."""
+    return problem.to_physical(x) if _packed(problem) else x
+
+
+def _unpack(problem: DeflatedProblem, v):
+    return problem.from_physical(v) if _packed(problem) else v
+
+
+def _preconditioned_operator(problem: DeflatedProblem, precond):
+    """y ↦ A(P⁻¹ y) as a lineax operator (on the unknowns only, for a state with padding: A and
+    P⁻¹ map zero padding to zero padding)."""
+    if _packed(problem):
+        structure = jax.ShapeDtypeStruct((problem.size,), problem.dtype)
+
+        def mv(y):
+            return problem.to_physical(problem.mv(precond.apply_inverse(problem.from_physical(y))))
+
+        return lx.FunctionLinearOperator(mv, structure)
+    structure = jax.ShapeDtypeStruct(problem.state_shape, problem.dtype)
     return lx.FunctionLinearOperator(lambda y: problem.mv(precond.apply_inverse(y)), structure)
