@@ -1,6 +1,6 @@
 """qdiss: differentiable steady states of open quantum systems in JAX."""
 
-from . import channels as channels, measures as measures
+from . import channels as channels, measures as measures, models as models
 from ._baths import (
     bose_occupation as bose_occupation,
     correlated_dissipator_jumps as correlated_dissipator_jumps,
@@ -8,6 +8,7 @@ from ._baths import (
     thermal_bath_jumps as thermal_bath_jumps,
     two_mode_squeezed_kossakowski as two_mode_squeezed_kossakowski,
 )
+from ._evolve import EvolveSolution as EvolveSolution, evolve as evolve
 from ._lindbladian import AbstractLindbladian as AbstractLindbladian, Lindbladian as Lindbladian
 from ._optimize import (
     AbstractBijection as AbstractBijection,
