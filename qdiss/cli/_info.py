@@ -1,0 +1,146 @@
+"""``qdiss info``, ``qdiss models`` and ``qdiss studies``: what is installed and available."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import os
+import platform
+import sys
+import tomllib
+from pathlib import Path
+
+from ._errors import UsageError, suggest
+
+__all__ = ["STUDIES", "find_study", "print_info", "print_models", "print_studies"]
+
+STUDIES = Path(__file__).resolve().parent.parent / "studies"
+DEFAULT_STUDY = STUDIES / "default.toml"
+
+_PACKAGES = [
+    "qdiss",
+    "jax",
+    "jaxlib",
+    "equinox",
+    "lineax",
+    "optimistix",
+    "diffrax",
+    "optax",
+    "dynamiqs",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "tqdm",
+    "qutip",
+]
+
+
+def default_results_dir() -> Path:
+    return Path(os.environ.get("QDISS_RESULTS_DIR", "results"))
+
+
+def shipped_studies() -> list[Path]:
+    return sorted(STUDIES.glob("*.toml"))
+
+
+def find_study(name: str) -> Path | None:
+    """A shipped example study by name (``magnon-phase-diagram`` or ``...toml``), or None."""
+    for path in shipped_studies():
+        if name in (path.name, path.stem):
+            return path
+    return None
+
+
+def print_info() -> int:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    from ._bench import find_benchmarks
+    from ._registry import discover_models
+
+    print(f"qdiss {importlib.metadata.version('qdiss')}")
+    print(f"Python {platform.python_version()} ({sys.executable})")
+    print(f"Platform: {platform.platform()}, {os.cpu_count()} CPU cores")
+    print("Packages:")
+    for name in _PACKAGES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed" + (" (QuTiP comparisons off)" if name == "qutip" else "")
+        print(f"  {name:<11} {version}")
+    print(f"JAX backend: {jax.default_backend()}")
+    print("Devices:")
+    for d in jax.devices():
+        print(f"  {d.platform}:{d.id}  {d.device_kind}")
+    print(
+        "Precision: float64 / complex128 by default (the command line turns on "
+        'jax_enable_x64); a study may ask for float32 ([solver] precision = "float32").'
+    )
+    results = default_results_dir()
+    print(
+        f"Results: {results.resolve()}/<study name>/ (change with --results-dir or "
+        "$QDISS_RESULTS_DIR)"
+    )
+    print(f"Example studies: {STUDIES} ({len(shipped_studies())}; `qdiss studies`)")
+    bench = find_benchmarks()
+    print(f"Benchmarks: {bench if bench else 'not found (they live in the source repository)'}")
+    entries, failed = discover_models()
+    print(f"Models: {len(entries)} (`qdiss models`)")
+    for module, error in failed.items():
+        print(f"  could not import {module}: {error}")
+    return 0
+
+
+def print_studies(name: str | None) -> int:
+    if name is not None:
+        path = find_study(name)
+        if path is None:
+            names = [p.stem for p in shipped_studies()]
+            raise UsageError(
+                f"no example study {name!r}; expected one of {names}.{suggest(name, names)}"
+            )
+        print(path.read_text(encoding="utf-8"), end="")
+        return 0
+    print(
+        f"Example studies ({STUDIES}); run one with `qdiss run NAME`, copy one with "
+        "`qdiss studies NAME > my-study.toml`:"
+    )
+    for path in shipped_studies():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            data = {}
+        print(f"  {path.stem:<24} {data.get('description', '')}")
+    return 0
+
+
+def print_models(name: str | None) -> int:
+    from ._merits import GENERIC, candidates
+    from ._registry import discover_models, find_model, model_names, short_name
+
+    entries, failed = discover_models()
+    if name is None:
+        print("Models (`qdiss models NAME` for parameters and figures of merit):")
+        for entry in entries:
+            short = short_name(entry)
+            print(f"  {short:<26} {entry.key}: {entry.summary[:90]}")
+        for module, error in failed.items():
+            print(f"  (could not import {module}: {error})")
+        return 0
+    entry = find_model(name)
+    if entry is None:
+        names = model_names()
+        raise UsageError(f"unknown model {name!r}; expected one of {names}.{suggest(name, names)}")
+    print(f"{entry.key} (also: {', '.join(entry.aliases)})")
+    print()
+    print(inspect.getdoc(entry.cls))
+    print()
+    print("Parameters ([model.parameters]):")
+    for p in entry.parameters:
+        print(f"  {p.name:<18} {p.describe()}")
+    print()
+    print("Figures of merit (merits / objective; checked against the model when a study loads):")
+    for merit_name, merit in candidates(entry.cls).items():
+        tag = "" if merit_name not in GENERIC else "  [generic]"
+        print(f"  {merit_name:<28} {merit.description[:80]}{tag}")
+    return 0

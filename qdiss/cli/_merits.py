@@ -1,0 +1,272 @@
+r"""Figures of merit a study can name: generic measures of the steady state ρ (from
+:mod:`qdiss.measures`), and, found by introspection, each model's own:
+
+- a method of the model taking the state, ``model.name(rho)`` (e.g. ``wineland_squeezing``);
+- a method of the model taking nothing and returning a real scalar, ``model.name()`` — a closed
+  form or a mean-field prediction at the same parameters (e.g. ``closed_form_concurrence``);
+- a public function of the model's module taking the state, ``name(rho)``; if it returns a named
+  tuple or a dict of scalars, each entry is a figure of merit ``name.entry``
+  (e.g. ``collective_moments.n_plus``).
+
+Every figure of merit is a function ``(model, L, rho) -> real scalar`` that works under ``jit``,
+``vmap`` and ``grad``; :func:`resolve` checks that by tracing it once (``eqx.filter_eval_shape``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from .. import measures
+from ..measures._states import _psd_sqrt, _svdvals
+
+__all__ = ["GENERIC", "Merit", "available", "candidates", "concurrence_margin", "resolve"]
+
+# σ^y ⊗ σ^y (real), for the spin flip ρ̃ = (σ^y⊗σ^y) ρ* (σ^y⊗σ^y).
+_SIGMA_Y_SIGMA_Y = np.array([[0, 0, 0, -1], [0, 0, 1, 0], [0, 1, 0, 0], [-1, 0, 0, 0]], float)
+
+
+def concurrence_margin(rho: Array) -> Array:
+    r"""Wootters' margin S(ρ) = λ₁ − λ₂ − λ₃ − λ₄ of a two-qubit state, unclipped.
+
+    λ₁ ≥ … ≥ λ₄ are the eigenvalues of √(√ρ ρ̃ √ρ), ρ̃ = (σ^y⊗σ^y) ρ* (σ^y⊗σ^y), computed as the
+    singular values of (σ^y⊗σ^y) √ρ* (σ^y⊗σ^y) √ρ. The concurrence is C = max(0, S); S < 0 for
+    separable states and keeps a gradient there, which C (flat at 0) does not: an optimiser
+    started at a separable state moves on S and stands still on C. Where C > 0, S = C.
+    """
+    if rho.shape != (4, 4):
+        raise ValueError(f"`rho` must be a two-qubit density matrix (4, 4); got {rho.shape}.")
+    flip = jnp.asarray(_SIGMA_Y_SIGMA_Y, dtype=rho.dtype)
+    sqrt_rho = _psd_sqrt(rho)
+    lam = _svdvals(flip @ sqrt_rho.conj() @ flip @ sqrt_rho)  # descending
+    return lam[0] - lam[1] - lam[2] - lam[3]
+
+
+@dataclasses.dataclass(frozen=True)
+class Merit:
+    """A figure of merit: ``fn(model, L, rho)`` is a real scalar."""
+
+    name: str
+    fn: Callable[[Any, Any, Array], Array]
+    description: str
+    source: str
+    unit: str | None = None  # "" dimensionless, None unknown
+
+
+def _bipartite(fn):
+    def merit(model, L, rho):
+        dims = getattr(L, "dims", None)
+        if dims is None or len(dims) < 2:
+            raise ValueError(
+                "needs a system of at least two subsystems (the Lindbladian's `dims`); this "
+                f"model has dims {dims}"
+            )
+        return fn(rho, tuple(dims), 0)
+
+    return merit
+
+
+def _two_qubits(fn):
+    def merit(model, L, rho):
+        dims = getattr(L, "dims", None)
+        if dims is None or tuple(dims) != (2, 2):
+            raise ValueError(f"needs a two-qubit system (dims (2, 2)); this model has dims {dims}")
+        return fn(rho)
+
+    return merit
+
+
+def _first_line(obj) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().split("\n\n")[0].replace("\n", " ")
+
+
+GENERIC: dict[str, Merit] = {
+    m.name: m
+    for m in [
+        Merit("purity", lambda model, L, rho: measures.purity(rho), "tr ρ²", "qdiss.measures", ""),
+        Merit(
+            "von_neumann_entropy",
+            lambda model, L, rho: measures.von_neumann_entropy(rho),
+            "S = −tr ρ ln ρ",
+            "qdiss.measures",
+            "nats",
+        ),
+        Merit(
+            "concurrence",
+            _two_qubits(measures.concurrence),
+            "Wootters concurrence C = max(0, λ₁ − λ₂ − λ₃ − λ₄) (two qubits)",
+            "qdiss.measures",
+            "",
+        ),
+        Merit(
+            "concurrence_margin",
+            _two_qubits(concurrence_margin),
+            "λ₁ − λ₂ − λ₃ − λ₄ unclipped (two qubits): equals C where C > 0, negative and "
+            "with a gradient where C = 0 — the objective to optimise from a separable start",
+            "qdiss.cli",
+            "",
+        ),
+        Merit(
+            "negativity",
+            _bipartite(measures.negativity),
+            "N = Σ_{λ<0}|λ| of the partial transpose (first subsystem vs the rest)",
+            "qdiss.measures",
+            "",
+        ),
+        Merit(
+            "log_negativity",
+            _bipartite(measures.log_negativity),
+            "E_N = log₂‖ρ^{T_A}‖₁ (first subsystem vs the rest)",
+            "qdiss.measures",
+            "ebits",
+        ),
+        Merit(
+            "liouvillian_gap",
+            lambda model, L, rho: measures.liouvillian_gap(L),
+            "slowest relaxation rate −max Re λ ≠ 0 of the Liouvillian (dense: small systems)",
+            "qdiss.measures",
+            None,
+        ),
+    ]
+}
+
+_SKIP_METHODS = {"lindbladian", "hamiltonian", "jump_ops", "jump_operators"}
+
+
+def candidates(cls) -> dict[str, Merit]:
+    """The figures of merit a model class may have (not checked against an instance): its own,
+    then the generic ones."""
+    out: dict[str, Merit] = {}
+    for name in dir(cls):
+        if name.startswith("_") or name in _SKIP_METHODS:
+            continue
+        raw = inspect.getattr_static(cls, name)
+        if isinstance(raw, property) or not callable(getattr(cls, name)):
+            continue
+        func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+        if isinstance(raw, classmethod) or not inspect.isfunction(func):
+            continue
+        params = list(inspect.signature(func).parameters.values())
+        if not isinstance(raw, staticmethod):
+            params = params[1:]  # self
+        required = [p for p in params if p.default is inspect.Parameter.empty]
+        source = f"{cls.__name__}.{name}"
+        if len(required) == 1 and required[0].name == "rho":
+            out[name] = Merit(
+                name, lambda m, L, rho, n=name: getattr(m, n)(rho), _first_line(func), source
+            )
+        elif not required:
+            out[name] = Merit(
+                name, lambda m, L, rho, n=name: getattr(m, n)(), _first_line(func), source
+            )
+    module = inspect.getmodule(cls)
+    public = getattr(module, "__all__", [n for n in vars(module) if not n.startswith("_")])
+    for name in public:
+        func = getattr(module, name, None)
+        if name in out or not inspect.isfunction(func):
+            continue
+        params = list(inspect.signature(func).parameters.values())
+        required = [p for p in params if p.default is inspect.Parameter.empty]
+        if len(required) == 1 and required[0].name == "rho":
+            out[name] = Merit(
+                name,
+                lambda m, L, rho, f=func: f(rho),
+                _first_line(func),
+                f"{module.__name__}.{name}",
+            )
+    for name, merit in GENERIC.items():
+        out.setdefault(name, merit)
+    return out
+
+
+def _entry(value, key: str):
+    if isinstance(value, dict):
+        return value[key]
+    return getattr(value, key)
+
+
+def _entries(value) -> list[str] | None:
+    if isinstance(value, dict):
+        return [str(k) for k in value]
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return list(value._fields)
+    return None
+
+
+def _shape_of(merit: Merit, model, L) -> Any:
+    rho = jax.ShapeDtypeStruct(tuple(L.state_shape), L.dtype)
+    return eqx.filter_eval_shape(merit.fn, model, L, rho)
+
+
+def _check_scalar(name: str, out) -> None:
+    shape = getattr(out, "shape", None)
+    dtype = getattr(out, "dtype", None)
+    if shape != () or dtype is None:
+        raise ValueError(f"returns {'shape ' + str(shape) if shape else type(out).__name__}")
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"returns a {dtype} value, not a real number")
+
+
+def resolve(name: str, model, L) -> Merit:
+    """The figure of merit ``name`` for this model (see the module docstring).
+
+    Raises ``KeyError`` if there is no such name, ``ValueError`` (with the reason) if it does not
+    apply to this model (e.g. the concurrence of a system that is not two qubits).
+    """
+    found = candidates(type(model))
+    base, _, field = name.partition(".")
+    if base not in found:
+        raise KeyError(name)
+    merit = found[base]
+    try:
+        out = _shape_of(merit, model, L)
+    except (ValueError, TypeError, IndexError) as e:
+        raise ValueError(str(e).split("\n")[0]) from None
+    except Exception as e:  # e.g. a NumPy-only closed form: not traceable by JAX
+        raise ValueError(f"cannot be traced by JAX ({type(e).__name__})") from None
+    entries = _entries(out)
+    if field:
+        if entries is None or field not in entries:
+            raise KeyError(name)
+        merit = Merit(
+            name,
+            lambda m, L, rho, f=merit.fn, k=field: _entry(f(m, L, rho), k),
+            f"{merit.description} — entry `{field}`",
+            merit.source,
+        )
+        _check_scalar(name, _entry(out, field))
+        return merit
+    if entries is not None:
+        raise ValueError(
+            "returns several values; name one of them: "
+            + ", ".join(f"`{base}.{k}`" for k in entries)
+        )
+    _check_scalar(name, out)
+    return merit
+
+
+def available(model, L) -> list[Merit]:
+    """Every figure of merit that applies to this model (entries of named tuples expanded)."""
+    out = []
+    for name, merit in candidates(type(model)).items():
+        try:
+            shape = _shape_of(merit, model, L)
+        except Exception:
+            continue
+        entries = _entries(shape)
+        names = [f"{name}.{k}" for k in entries] if entries is not None else [name]
+        for full in names:
+            try:
+                out.append(resolve(full, model, L))
+            except (KeyError, ValueError):
+                pass
+    return out

@@ -1,0 +1,246 @@
+"""PNG plots of saved results (matplotlib, Agg backend): a heat map per figure of merit for a
+two-parameter sweep, a line plot for a one-parameter sweep, and the objective and parameter
+history of an optimisation. Failed points are drawn, never left out: grey cells with a red ×
+(heat maps), red × marks on the axis (line plots, optimisation steps)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._context import label_with_unit
+from ._store import load_json, load_npz
+
+__all__ = ["plot_task"]
+
+_FAILED = "#d62728"
+
+
+def _pyplot():
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_task(results_dir: Path, task, title: str) -> list[Path]:
+    """Plot the saved results of ``task``; returns the files written."""
+    meta = load_json(Path(results_dir) / f"{task.name}.json")
+    arrays = load_npz(Path(results_dir) / f"{task.name}.npz")
+    if meta is None or arrays is None:
+        return []
+    if task.kind == "sweep":
+        if len(meta["axes"]) == 2:
+            return [
+                _heatmap(results_dir, task.name, meta, arrays, m, title) for m in meta["merits"]
+            ]
+        return [_lines(results_dir, task.name, meta, arrays, title)]
+    if task.kind == "optimize":
+        return [_history(results_dir, task.name, meta, arrays, title)]
+    return []
+
+
+def _failure_label(meta, status) -> str:
+    names = meta["status_codes"]
+    failed = status[(status != 0) & (status != -1)]
+    kinds = sorted({names.get(str(int(c)), str(int(c))) for c in failed})
+    return f"solve failed ({', '.join(kinds)}): {failed.size}"
+
+
+def _marker(meta, axes_meta):
+    """The sweep's base point (e.g. the optimum it starts from), if it lies on the axes."""
+    point = []
+    for axis in axes_meta:
+        value = np.asarray(meta["parameters"].get(axis["parameter"]), dtype=float)
+        if axis["index"] is not None:
+            value = value[axis["index"]]
+        point.append(float(value))
+    return point
+
+
+def _edges(values: np.ndarray, log: bool) -> np.ndarray:
+    v = np.log10(values) if log else values
+    if v.size == 1:
+        e = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        mid = (v[1:] + v[:-1]) / 2
+        e = np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+    return 10**e if log else e
+
+
+def _heatmap(results_dir, name, meta, arrays, merit, title) -> Path:
+    plt = _pyplot()
+    from matplotlib.colors import TwoSlopeNorm
+
+    ax_x, ax_y = meta["axes"]
+    x, y = arrays[ax_x["key"]], arrays[ax_y["key"]]
+    z = arrays[merit["key"]]  # (x, y), NaN at failed points
+    status = arrays["status"]
+    fig, ax = plt.subplots(figsize=(6.8, 5.4), layout="constrained")
+    finite = z[np.isfinite(z)]
+    cmap = plt.get_cmap("viridis")
+    norm = None
+    if finite.size and finite.min() < 0 < finite.max():  # diverging map centred on 0
+        cmap = plt.get_cmap("RdBu_r")
+        norm = TwoSlopeNorm(vcenter=0.0, vmin=finite.min(), vmax=finite.max())
+    cmap = cmap.with_extremes(bad="#bdbdbd")  # failed points: grey
+    mesh = ax.pcolormesh(
+        _edges(x, ax_x["scale"] == "log"),
+        _edges(y, ax_y["scale"] == "log"),
+        np.ma.masked_invalid(z).T,
+        cmap=cmap,
+        norm=norm,
+        shading="flat",
+    )
+    fig.colorbar(mesh, ax=ax, label=label_with_unit(merit["name"], merit["unit"]))
+    bad = (status != 0) & (status != -1)
+    if bad.any():
+        xx, yy = np.meshgrid(x, y, indexing="ij")
+        ax.scatter(
+            xx[bad], yy[bad], marker="x", color=_FAILED, s=30, label=_failure_label(meta, status)
+        )
+    missing = status == -1
+    if missing.any():
+        xx, yy = np.meshgrid(x, y, indexing="ij")
+        ax.scatter(xx[missing], yy[missing], marker=".", color="k", s=8, label="not computed yet")
+    mx, my = _marker(meta, [ax_x, ax_y])
+    if meta.get("start") and x.min() <= mx <= x.max() and y.min() <= my <= y.max():
+        ax.plot(
+            mx,
+            my,
+            marker="*",
+            color="white",
+            markeredgecolor="black",
+            markersize=16,
+            linestyle="none",
+            label=f"best point of {meta['start']!r}",
+        )
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+    ax.set_xlabel(label_with_unit(ax_x["label"], ax_x["unit"]))
+    ax.set_ylabel(label_with_unit(ax_y["label"], ax_y["unit"]))
+    if ax_x["scale"] == "log":
+        ax.set_xscale("log")
+    if ax_y["scale"] == "log":
+        ax.set_yscale("log")
+    ax.set_title(f"{title}\n{merit['name']} of the steady state ({meta['model']})", fontsize=10)
+    path = Path(results_dir) / f"{name}.{merit['name']}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _lines(results_dir, name, meta, arrays, title) -> Path:
+    """One panel per unit: figures of merit with the same unit share a panel (e.g. an exact
+    value and its closed form), each as a line with a legend."""
+    plt = _pyplot()
+    (axis,) = meta["axes"]
+    x = arrays[axis["key"]]
+    status = arrays["status"]
+    bad = (status != 0) & (status != -1)
+    groups: dict = {}
+    for merit in meta["merits"]:
+        groups.setdefault(merit["unit"], []).append(merit)
+    fig, axes = plt.subplots(
+        len(groups), 1, figsize=(6.8, 2.2 + 2.2 * len(groups)), sharex=True, layout="constrained"
+    )
+    axes = np.atleast_1d(axes)
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("d", "-.")]
+    for ax, (unit, merits) in zip(axes, groups.items(), strict=True):
+        for k, merit in enumerate(merits):
+            marker, line = styles[k % len(styles)]
+            ax.plot(
+                x,
+                arrays[merit["key"]],
+                marker=marker,
+                markersize=3,
+                linestyle=line,
+                linewidth=1.5,
+                label=merit["name"],
+            )
+        if bad.any():
+            ax.plot(
+                x[bad],
+                np.zeros(bad.sum()),
+                linestyle="none",
+                marker="x",
+                color=_FAILED,
+                markersize=8,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+                label=_failure_label(meta, status),
+            )
+        ylabel = merits[0]["name"] if len(merits) == 1 else "value"
+        ax.set_ylabel(label_with_unit(ylabel, unit))
+        if len(merits) > 1 or bad.any():
+            ax.legend(loc="best", fontsize=8)
+        ax.grid(alpha=0.3)
+    if axis["scale"] == "log":
+        axes[-1].set_xscale("log")
+    axes[-1].set_xlabel(label_with_unit(axis["label"], axis["unit"]))
+    axes[0].set_title(f"{title}\nsteady state of {meta['model']}", fontsize=10)
+    path = Path(results_dir) / f"{name}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _history(results_dir, name, meta, arrays, title) -> Path:
+    plt = _pyplot()
+    step = arrays["step"]
+    objective = arrays["objective"]
+    accepted = arrays["accepted"]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.8, 6.4), sharex=True, layout="constrained")
+    ok = accepted
+    top.plot(step[ok], objective[ok], color="#1f77b4", marker=".", markersize=3, linewidth=1.2)
+    if (~ok).any():
+        top.plot(
+            step[~ok],
+            np.zeros((~ok).sum()),
+            linestyle="none",
+            marker="x",
+            color=_FAILED,
+            transform=top.get_xaxis_transform(),
+            clip_on=False,
+            label=f"failed step (update rejected): {(~ok).sum()}",
+        )
+    best = meta.get("best_step", -1)
+    if best is not None and best >= 0:
+        top.plot(
+            step[best],
+            objective[best],
+            marker="*",
+            color="gold",
+            markeredgecolor="black",
+            markersize=14,
+            linestyle="none",
+            label=f"best: {objective[best]:.6g} (step {best})",
+        )
+    if top.get_legend_handles_labels()[0]:
+        top.legend(loc="best", fontsize=8)
+    top.set_ylabel(label_with_unit(meta["objective"], meta["objective_unit"]))
+    goal = "maximised" if meta["goal"] == "maximize" else "minimised"
+    top.set_title(f"{title}\n{meta['objective']} {goal} by {meta['optimizer']}", fontsize=10)
+    top.grid(alpha=0.3)
+    lines = 0
+    for var in meta["variables"]:
+        values = arrays[var["key"]].reshape(step.size, -1)
+        for j in range(values.shape[1]):
+            label = var["label"] if values.shape[1] == 1 else f"{var['label']}[{j}]"
+            unit = var["unit"]
+            suffix = "" if unit is None else (" (dimensionless)" if unit == "" else f" [{unit}]")
+            bottom.plot(step, values[:, j], linewidth=1.4, label=label + suffix)
+            lines += 1
+    bottom.set_xlabel("optimisation step")
+    bottom.set_ylabel("parameter value")
+    bottom.grid(alpha=0.3)
+    bottom.legend(loc="best", fontsize=8, ncol=1 if lines <= 5 else 2)
+    path = Path(results_dir) / f"{name}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
