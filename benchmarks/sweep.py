@@ -44,6 +44,10 @@ def main(argv=None) -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    # A 16 × 16 sweep hung once with every XLA CPU thread idle (the async-dispatch deadlock with
+    # host callbacks, jax-ml/jax#25861; eqx.error_if checks are callbacks). Synchronous dispatch
+    # avoids it.
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
     import jax.numpy as jnp
     import qutip
 
