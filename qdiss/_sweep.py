@@ -227,7 +227,7 @@ def sweep(
     fn: Callable[[dict], Any],
     axes: Mapping[str, Any],
     *,
-    chunk_size: int | None = None,
+    chunk_size: int | None = 32,
     devices: Sequence[jax.Device] | None = None,
 ) -> SweepResult:
     r"""Evaluate ``fn`` on the outer-product grid of ``axes``; see the module docstring.
@@ -237,8 +237,10 @@ def sweep(
     - ``fn``: ``fn(point) -> (values, sol)`` or ``-> values``, ``point`` a dict of scalars, one
       per axis. Traced once, under ``vmap``.
     - ``axes``: ``{name: 1D values}``; the grid is their outer product, first axis slowest.
-    - ``chunk_size``: points vmapped together on a device at a time (bounds memory); None
-      vmaps all of a device's points at once.
+    - ``chunk_size``: points vmapped together on a device at a time (bounds memory; default
+      32); None vmaps all of a device's points at once — on the CPU backend a 256-point
+      unchunked sweep of DenseLU solves hung inside XLA (every thread idle), while the same
+      sweep in chunks of 32 ran (see benchmarks/README.md), hence the default.
     - ``devices``: the devices to shard over (default ``jax.devices()``: every device of every
       process).
 
