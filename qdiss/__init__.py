@@ -27,6 +27,16 @@ from ._optimize import (
     positive as positive,
     unconstrain as unconstrain,
 )
+from ._permutation import (
+    PermutationInvariantLindbladian as PermutationInvariantLindbladian,
+    dicke_lindbladian as dicke_lindbladian,
+    pi_from_dense as pi_from_dense,
+    pi_to_dense as pi_to_dense,
+)
+from ._perturbative import (
+    PerturbativeSolution as PerturbativeSolution,
+    perturbative_steady_state as perturbative_steady_state,
+)
 from ._solution import (
     RESULTS as RESULTS,
     SteadyStateSolution as SteadyStateSolution,

@@ -16,6 +16,7 @@ definitions as ``qdiss.measures`` (Wineland et al., PRA 50, 67 (1994); Kitagawa 
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
@@ -52,6 +53,7 @@ def _complex(rho: Array) -> Array:
     return rho.astype(_complex_of(rho.dtype))
 
 
+@jax.jit
 def pi_spin_moments(rho: Array) -> tuple[Array, Array]:
     r"""Mean ⟨J_a⟩ and symmetrised covariance C_ab = ⟨{J_a, J_b}⟩/2 − ⟨J_a⟩⟨J_b⟩ (real ``(3,)``
     and ``(3, 3)``) of a permutation-invariant state with unit trace, as

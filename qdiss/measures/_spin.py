@@ -240,17 +240,35 @@ def wineland_squeezing(rho: Array, n_spins: int) -> Array:
 
     ``rho`` is either a ``2^N × 2^N`` density matrix (S_a = ½ Σ_i σ^a_i) or a permutation-symmetric
     state in the Dicke basis ``|N/2, m⟩``, m = N/2 … −N/2 (``(N+1) × (N+1)``); ``n_spins`` = N is
-    static. See :func:`wineland_squeezing_from_moments` for the formula and its gradient.
+    static. See :func:`wineland_squeezing_from_moments` for the formula and its gradient. A
+    3-d array is a permutation-invariant state (the total-spin blocks of
+    ``qdiss.PermutationInvariantLindbladian``, shape ``(N//2 + 1, N + 1, N + 1)``).
     """
-    mean, cov = spin_moments(rho, _spin_ops_for(rho, n_spins))
+    mean, cov = _moments(rho, n_spins)
     return wineland_squeezing_from_moments(mean, cov, n_spins)
 
 
 def kitagawa_ueda_squeezing(rho: Array, n_spins: int) -> Array:
     r"""Kitagawa–Ueda squeezing ξ²_S = 4 min_{n ⟂ ⟨S⟩} Var(S·n) / N; ``rho`` as in
     :func:`wineland_squeezing`."""
-    mean, cov = spin_moments(rho, _spin_ops_for(rho, n_spins))
+    mean, cov = _moments(rho, n_spins)
     return kitagawa_ueda_squeezing_from_moments(mean, cov, n_spins)
+
+
+def _moments(rho: Array, n_spins: int) -> tuple[Array, Array]:
+    """Spin moments of a full, Dicke-subspace or permutation-invariant (3-d) state."""
+    rho = jnp.asarray(rho)
+    if rho.ndim == 3:
+        from .._permutation_measures import pi_spin_moments
+
+        shape = (n_spins // 2 + 1, n_spins + 1, n_spins + 1)
+        if rho.shape != shape:
+            raise ValueError(
+                f"A permutation-invariant `rho` for N = {n_spins} has shape {shape}; got "
+                f"{rho.shape}."
+            )
+        return pi_spin_moments(rho)
+    return spin_moments(rho, _spin_ops_for(rho, n_spins))
 
 
 # ------------------------------------------------------------------ quantum Fisher information

@@ -207,46 +207,24 @@ def _bloch_dissipation(s: Array, gamma, dephasing, collective_decay) -> Array:
     return out
 
 
-@functools.lru_cache(maxsize=32)
-def _block_spin_operators_np(num: int) -> np.ndarray:
-    """(3, B, D, D): S_x, S_y, S_z of each total-spin block j = N/2 − b, padded to D = N + 1
-    (positions p ↔ m = N/2 − p, zero outside |m| ≤ j), the layout of qdiss/_permutation.py."""
-    from .. import _dicke
-
-    j = _dicke.block_j(num)[:, None]
-    m = _dicke.m_values(num)[None, :]
-    valid = _dicke.valid_mask(num)
-    plus = np.zeros((len(j), num + 1, num + 1))
-    # ⟨m+1|S₊|m⟩ sits at (p − 1, p)
-    up = np.where(valid[:, 1:] & valid[:, :-1], _dicke.ladder(j, m[:, 1:]), 0.0)
-    idx = np.arange(num)
-    plus[:, idx, idx + 1] = up
-    minus = plus.transpose(0, 2, 1)
-    sz = np.where(valid, m, 0.0)[:, :, None] * np.eye(num + 1)
-    return np.stack([(plus + minus) / 2, (plus - minus) / 2j, sz])
-
-
 def block_spin_moments(rho: Array, num_spins: int) -> tuple[Array, Array]:
     r"""Collective-spin moments of a permutation-invariant state ρ = ⊕_j ρ̃_j ⊗ I/d_j, given as
     its blocks ``(N//2 + 1, N + 1, N + 1)`` (layout of qdiss/_permutation.py):
 
         ⟨S_a⟩ = Σ_j tr(S_a^{(j)} ρ̃_j),   ⟨{S_a, S_b}⟩/2 = Σ_j Re tr(S_a^{(j)} S_b^{(j)} ρ̃_j),
 
-    returned as (mean, cov) like ``qdiss.measures.spin_moments``.
+    returned as (mean, cov) like ``qdiss.measures.spin_moments`` (computed on the bands of the
+    spin operators by ``qdiss._permutation_measures.pi_spin_moments``, O(N²) work).
     """
+    from .._permutation_measures import pi_spin_moments
+
     rho = jnp.asarray(rho)
-    dtype = _complex_dtype(rho)
-    ops = jnp.asarray(_block_spin_operators_np(int(num_spins)), dtype)
-    if rho.shape != ops.shape[1:]:
+    shape = (num_spins // 2 + 1, num_spins + 1, num_spins + 1)
+    if rho.shape != shape:
         raise ValueError(
-            f"`rho` must have the block shape {ops.shape[1:]} for N = {num_spins}; got {rho.shape}."
+            f"`rho` must have the block shape {shape} for N = {num_spins}; got {rho.shape}."
         )
-    rho = rho.astype(dtype)
-    mean = jnp.real(jnp.einsum("abij,bji->a", ops, rho))
-    ops_rho = jnp.einsum("cbjk,bki->cbji", ops, rho)  # S_c ρ per block
-    second = jnp.real(jnp.einsum("abij,cbji->ac", ops, ops_rho))
-    second = (second + second.T) / 2
-    return mean, second - jnp.outer(mean, mean)
+    return pi_spin_moments(rho)
 
 
 class AbstractEmitterEnsemble(eqx.Module):
@@ -425,6 +403,13 @@ class AllToAllXYZ(AbstractEmitterEnsemble):
             for J, op in zip((self.Jx, self.Jy, self.Jz), ops, strict=True)
         )
 
+    def u1_symmetric(self) -> AllToAllXYZ:
+        """The U(1)-symmetric part: J_x, J_y → (J_x + J_y)/2 (pair drive λ = J_x − J_y removed),
+        whose steady state is the dark all-down state; the unperturbed model of
+        ``qdiss.perturbative_steady_state``."""
+        mean = (self.Jx + self.Jy) / 2
+        return eqx.tree_at(lambda m: (m.Jx, m.Jy), self, (mean, mean))
+
     def _collective_terms(self):
         """h = 0, Q = diag(2J_a/N)."""
         couplings = jnp.stack([self.Jx, self.Jy, self.Jz])
@@ -491,6 +476,11 @@ class AllToAllTFI(AbstractEmitterEnsemble):
         n = self.N
         ising = (self.J / n).astype(dtype) * (2 * sz @ sz - (n / 2) * eye)
         return ising + (2 * self.h).astype(dtype) * sx
+
+    def u1_symmetric(self) -> AllToAllTFI:
+        """The U(1)-symmetric part: h → 0 (the dark all-down state is its steady state); the
+        unperturbed model of ``qdiss.perturbative_steady_state``."""
+        return eqx.tree_at(lambda m: m.h, self, jnp.zeros_like(self.h))
 
     def _collective_terms(self):
         """h = (2h, 0, 0), Q = diag(0, 0, 2J/N)."""
@@ -559,6 +549,12 @@ class XYZLattice(AbstractEmitterEnsemble):
         """B = z (J_x s_x, J_y s_y, J_z s_z), z = 2."""
         z = self.coordination
         return z * jnp.stack([self.Jx * s[0], self.Jy * s[1], self.Jz * s[2]])
+
+    def u1_symmetric(self) -> XYZLattice:
+        """The U(1)-symmetric part: J_x, J_y → (J_x + J_y)/2 (as
+        :meth:`AllToAllXYZ.u1_symmetric`)."""
+        mean = (self.Jx + self.Jy) / 2
+        return eqx.tree_at(lambda m: (m.Jx, m.Jy), self, (mean, mean))
 
     def mean_field_instability(self) -> Array:
         r"""z²(J_x − J_z)(J_z − J_y) − Γ_⊥²/4 (Γ_⊥ = γ/2 + 2γ_φ): positive iff the all-down
