@@ -48,10 +48,9 @@ reaches each of them, and they enter L linearly (no square roots of rates).
 unknowns (``superoperator``, ``sparse_superoperator``; the padding is decoupled), ``Krylov``
 with the ``"sweep"`` preconditioner (``_permutation_precond.py``: exact for the m − m'
 preserving part of L, O(N³) per application; ≈ 20–30 GMRES iterations for the XYZ model at
-N = 10 … 100), and ``Evolve``. ``Auto`` picks DenseLU up to 300 unknowns (N ≈ 10), SparseLU up
-to 20 000 (N ≈ 46) on CPU, Krylov beyond. Measured on 2 CPU cores (benchmarks/large_n.py):
-N = 100 (1.8·10⁵ unknowns) steady state 1.3 s, with the gradient of ξ²_R 2 s after a 12 s
-compilation.
+N = 10 … 100), and ``Evolve``. ``Auto`` picks Krylov (the fastest at every N measured). Figures
+(benchmarks/large_n.py, recorded in benchmarks/README.md): N = 100 (1.8·10⁵ unknowns) steady
+state plus gradient of ξ²_R in about 2 s warm on 2 CPU cores, after ~15 s of compilation.
 """
 
 from __future__ import annotations

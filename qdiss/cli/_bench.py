@@ -33,6 +33,12 @@ BENCHMARKS = [
         [],
         False,
     ),
+    (
+        "large_n.py",
+        ["--sizes", "10", "20", "--repeats", "1", "--piqs-timeout", "120"],
+        [],
+        True,
+    ),
 ]
 
 
