@@ -111,6 +111,14 @@ def test_two_groups_lock_below_and_beat_above_critical_detuning():
     assert np.all(np.asarray(lc.amplitude) > 0.1)  # both groups oscillate in both regimes
 
 
+def test_incoherent_groups_are_not_locked():
+    """Below the synchronisation threshold both groups decay to s ≈ 0 with equal fitted
+    frequencies: not a locked limit cycle."""
+    lc = sync.MeanFieldSync.two_groups(3.0, 4.0, 0.15, 0.2, 1.0).limit_cycle(200.0, 8001)
+    assert float(jnp.max(lc.amplitude)) < 1e-6
+    assert not bool(lc.locked)
+
+
 def test_limit_cycle_on_synthetic_signals():
     t = jnp.linspace(0.0, 50.0, 2001)
 
@@ -128,6 +136,9 @@ def test_limit_cycle_on_synthetic_signals():
     np.testing.assert_allclose(np.asarray(out.frequency), [[1.5, 1.5], [-2.0, 1.5]], atol=1e-10)
     np.testing.assert_allclose(np.asarray(out.amplitude), [[0.3, 0.1], [0.3, 0.1]], atol=1e-12)
     np.testing.assert_array_equal(np.asarray(out.locked), [True, False])
+    # Two decayed groups (s → 0) share a meaningless "frequency" but are not locked.
+    decayed = jnp.stack([1e-9 * jnp.exp(-0.3j * t.astype(complex))] * 2)
+    assert not bool(sync.limit_cycle(t, decayed).locked)
     one = sync.limit_cycle(t, 0.2 * jnp.exp(0.7j * t.astype(complex)))
     assert one.frequency.shape == () and abs(float(one.frequency) + 0.7) < 1e-10
 

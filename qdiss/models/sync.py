@@ -250,6 +250,7 @@ class MeanFieldSync(eqx.Module):
         *,
         tail: float = 0.25,
         lock_tol: float = 1e-3,
+        min_amplitude: float = 1e-6,
         rho0=None,
         **evolve_kwargs,
     ) -> LimitCycle:
@@ -261,7 +262,7 @@ class MeanFieldSync(eqx.Module):
         """
         times = jnp.linspace(0.0, t_final, num_times)
         s, z = self.trajectory(times, rho0, **evolve_kwargs)
-        return limit_cycle(times, s, z, tail=tail, lock_tol=lock_tol)
+        return limit_cycle(times, s, z, tail=tail, lock_tol=lock_tol, min_amplitude=min_amplitude)
 
 
 class LimitCycle(NamedTuple):
@@ -273,7 +274,9 @@ class LimitCycle(NamedTuple):
     - ``amplitude_spread``: max − min of |s| over the tail (≈ 0 on a limit cycle or fixed point;
       large for beating/partial synchronisation or an unconverged trajectory).
     - ``z``: mean ⟨σ^z⟩ over the tail (NaN if not given).
-    - ``locked``: all groups share one frequency (spread of ``frequency`` < ``lock_tol``).
+    - ``locked``: every group oscillates (``amplitude`` > ``min_amplitude``) and all share one
+      frequency (spread of ``frequency`` < ``lock_tol``). A state that has decayed to s = 0 has
+      no phase and is never called locked.
     """
 
     frequency: Array
@@ -283,7 +286,9 @@ class LimitCycle(NamedTuple):
     locked: Array
 
 
-def limit_cycle(times, s, z=None, *, tail: float = 0.25, lock_tol: float = 1e-3) -> LimitCycle:
+def limit_cycle(
+    times, s, z=None, *, tail: float = 0.25, lock_tol: float = 1e-3, min_amplitude: float = 1e-6
+) -> LimitCycle:
     r"""Limit-cycle detection from a trajectory s(t) = ⟨σ⁻⟩(t) of shape ``(T,)`` or ``(K, T)``.
 
     Uses the last fraction ``tail`` of the samples. The frequency comes from the phase winding:
@@ -312,7 +317,8 @@ def limit_cycle(times, s, z=None, *, tail: float = 0.25, lock_tol: float = 1e-3)
         zt = jnp.full(amplitude.shape, jnp.nan, amplitude.dtype)
     else:
         zt = jnp.mean(jnp.atleast_2d(jnp.asarray(z))[:, start:], axis=-1)
-    locked = (jnp.max(frequency) - jnp.min(frequency)) < lock_tol
+    same_frequency = (jnp.max(frequency) - jnp.min(frequency)) < lock_tol
+    locked = same_frequency & jnp.all(amplitude > min_amplitude)
     if single:
         frequency, amplitude, spread, zt = frequency[0], amplitude[0], spread[0], zt[0]
     return LimitCycle(frequency, amplitude, spread, zt, locked)
