@@ -34,6 +34,12 @@ as a ``NamedSharding`` over a one-axis ``Mesh`` of the devices, reshaped to (D, 
 lineax rejects the sharding-annotated array types it produces.) The padding is stripped on
 the way out.
 
+**Iterative solvers.** A vmapped ``Krylov`` or ``Evolve`` solve iterates until its slowest point
+has converged, with every point of the chunk paying for each iteration: points of very different
+difficulty (e.g. across a phase transition) are cheaper with a small ``chunk_size`` (1 makes
+the sweep a sequential ``lax.map``; measured by a notebook: 6 permutation-invariant N = 64
+solves over λ ∈ [0, 1.3] took 135 s vmapped, against ~1 s for one easy point).
+
 **Several hosts.** The sweep uses ``jax.devices()``, which after ``jax.distributed.initialize()``
 lists the devices of every process: call ``jax.distributed.initialize()`` first, then call
 ``sweep`` with the same ``fn`` and ``axes`` in every process. Every process builds the grid
