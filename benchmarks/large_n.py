@@ -47,6 +47,35 @@ def hp_limit() -> float:
     return r / (r + 2 * abs(lam))
 
 
+def time_value_and_grad(solve, value_and_grad, params, repeats: int) -> tuple:
+    """Time a compiled steady-state ``solve`` and ``value_and_grad`` of ξ²_R at ``params``:
+    (solution, value, grad, timing fields of the JSON record). Compile time = first call − the
+    median of ``repeats`` warm calls."""
+    import jax
+
+    def timed(fn):
+        t0 = time.perf_counter()
+        result = jax.block_until_ready(fn(params))
+        return result, time.perf_counter() - t0
+
+    sol, first = timed(solve)
+    run = float(np.median([timed(solve)[1] for _ in range(repeats)]))
+    (value, grad), grad_first = timed(value_and_grad)
+    grad_run = float(np.median([timed(value_and_grad)[1] for _ in range(repeats)]))
+    timing = {
+        "compile_s": max(first - run, 0.0),
+        "run_s": run,
+        "grad_compile_s": max(grad_first - grad_run, 0.0),
+        "grad_run_s": grad_run,
+        "xi2_R": float(value),
+        "grad_xi2_R": [float(g) for g in grad],
+        "peak_rss_mb": peak_rss_mb(),
+        "device": str(jax.devices()[0]),
+        "dtype": "complex128",
+    }
+    return sol, timing
+
+
 # --- qdiss worker --------------------------------------------------------------------------------
 
 
@@ -90,17 +119,7 @@ def qdiss_worker(n: int, solver_name: str, repeats: int, out: str) -> dict:
 
     value_and_grad = jax.jit(jax.value_and_grad(xi2))
     params = jnp.array([JX, JY, JZ, GAMMA])
-
-    def timed(fn):
-        t0 = time.perf_counter()
-        result = jax.block_until_ready(fn(params))
-        return result, time.perf_counter() - t0
-
-    sol, first = timed(solve)
-    warm = [timed(solve)[1] for _ in range(repeats)]
-    (value, grad), grad_first = timed(value_and_grad)
-    grad_warm = [timed(value_and_grad)[1] for _ in range(repeats)]
-    run, grad_run = float(np.median(warm)), float(np.median(grad_warm))
+    sol, timing = time_value_and_grad(solve, value_and_grad, params, repeats)
     np.save(out, np.asarray(sol.rho))
     return {
         "kind": "qdiss",
@@ -111,15 +130,7 @@ def qdiss_worker(n: int, solver_name: str, repeats: int, out: str) -> dict:
         "residual": float(sol.stats.residual),
         "num_steps": int(sol.stats.num_steps),
         "condition_estimate": float(sol.stats.condition_estimate),
-        "compile_s": max(first - run, 0.0),
-        "run_s": run,
-        "grad_compile_s": max(grad_first - grad_run, 0.0),
-        "grad_run_s": grad_run,
-        "xi2_R": float(value),
-        "grad_xi2_R": [float(g) for g in grad],
-        "peak_rss_mb": peak_rss_mb(),
-        "device": str(jax.devices()[0]),
-        "dtype": "complex128",
+        **timing,
     }
 
 
@@ -139,19 +150,9 @@ def perturbative_worker(n: int, lindbladian, repeats: int, out: str) -> dict:
         unperturbed = lindbladian(jnp.stack([mean, mean, jz, gamma]))
         return qdiss.perturbative_steady_state(lindbladian(p), unperturbed)
 
-    solve_jit = jax.jit(solve)
     value_and_grad = jax.jit(jax.value_and_grad(lambda p: pi_wineland_squeezing(solve(p).rho)))
     params = jnp.array([JX, JY, JZ, GAMMA])
-
-    def timed(fn):
-        t0 = time.perf_counter()
-        result = jax.block_until_ready(fn(params))
-        return result, time.perf_counter() - t0
-
-    sol, first = timed(solve_jit)
-    run = float(np.median([timed(solve_jit)[1] for _ in range(repeats)]))
-    (value, grad), grad_first = timed(value_and_grad)
-    grad_run = float(np.median([timed(value_and_grad)[1] for _ in range(repeats)]))
+    sol, timing = time_value_and_grad(jax.jit(solve), value_and_grad, params, repeats)
     return {
         "kind": "qdiss",
         "N": n,
@@ -160,15 +161,7 @@ def perturbative_worker(n: int, lindbladian, repeats: int, out: str) -> dict:
         "status": "approximate",
         "residual": float(sol.residual),
         "correction": float(sol.correction),
-        "compile_s": max(first - run, 0.0),
-        "run_s": run,
-        "grad_compile_s": max(grad_first - grad_run, 0.0),
-        "grad_run_s": grad_run,
-        "xi2_R": float(value),
-        "grad_xi2_R": [float(g) for g in grad],
-        "peak_rss_mb": peak_rss_mb(),
-        "device": str(jax.devices()[0]),
-        "dtype": "complex128",
+        **timing,
     }
 
 

@@ -50,7 +50,8 @@ with the ``"sweep"`` preconditioner (``_permutation_precond.py``: exact for the 
 preserving part of L, O(N³) per application; ≈ 20–30 GMRES iterations for the XYZ model at
 N = 10 … 100), and ``Evolve``. ``Auto`` picks Krylov (the fastest at every N measured). Figures
 (benchmarks/large_n.py, recorded in benchmarks/README.md): N = 100 (1.8·10⁵ unknowns) steady
-state plus gradient of ξ²_R in about 2 s warm on 2 CPU cores, after ~15 s of compilation.
+state 2.8 s, steady state plus gradient of ξ²_R 7–9 s warm on 2 loaded CPU cores, after 18–70 s
+of compilation.
 """
 
 from __future__ import annotations

@@ -176,11 +176,15 @@ def _permutation_problem(lindbladian, unperturbed, reference):
         + rate("collective_dephasing") * excitations**2
         + (rate("emission") + 4 * rate("dephasing")) * excitations
     )
-    # Pumping (σ⁺ᵢ, J₊) excites |⇓⟩: no dark state. Added as an error term for the darkness check.
-    k_diag = k_diag + pumping * (n + 1)
     h0 = _symmetric_block_hamiltonian(unperturbed)
     v = _symmetric_block_hamiltonian(lindbladian) - h0
     psi0 = jnp.zeros(n + 1, dtype).at[n].set(1)
+    psi0 = eqx.error_if(
+        psi0,
+        pumping > 0,
+        "perturbative_steady_state: |⇓⟩ is not dark: local or collective pumping (σ⁺ᵢ, J₊) "
+        "excites it, so first-order pure-state perturbation theory does not apply.",
+    )
     return h0, v, jnp.diag(k_diag).astype(dtype), psi0
 
 
@@ -210,8 +214,9 @@ def perturbative_steady_state(
     Args:
         lindbladian: the full model, H = H₀ + V (a dense :class:`~qdiss.Lindbladian` or a
             :class:`~qdiss.PermutationInvariantLindbladian`).
-        unperturbed: the same model with H₀ (same jump operators / rates), e.g. the U(1)-symmetric
-            part: for the emitter models ``model.u1_symmetric().lindbladian()``.
+        unperturbed: the same model with H₀ (same jump operators / rates, checked when they
+            are concrete; under a transformation the dissipators of ``lindbladian`` are used),
+            e.g. the U(1)-symmetric part: ``model.u1_symmetric().lindbladian()`` for emitters.
         reference: the dark ket ψ₀ (dense only). Default: the lowest eigenvector of
             Σ_k L_k†L_k, checked to be dark.
         dark_tol: relative tolerance of the darkness check; beyond it an error is raised (also

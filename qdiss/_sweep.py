@@ -37,8 +37,9 @@ the way out.
 **Iterative solvers.** A vmapped ``Krylov`` or ``Evolve`` solve iterates until its slowest point
 has converged, with every point of the chunk paying for each iteration: points of very different
 difficulty (e.g. across a phase transition) are cheaper with a small ``chunk_size`` (1 makes
-the sweep a sequential ``lax.map``; measured by a notebook: 6 permutation-invariant N = 64
-solves over λ ∈ [0, 1.3] took 135 s vmapped, against ~1 s for one easy point).
+the sweep a sequential ``lax.map``; seen once on a loaded 2-core machine, not benchmarked: 6
+permutation-invariant N = 64 solves over λ ∈ [0, 1.3] took 135 s vmapped, ~1 s for one easy
+point).
 
 **Several hosts.** The sweep uses ``jax.devices()``, which after ``jax.distributed.initialize()``
 lists the devices of every process: call ``jax.distributed.initialize()`` first, then call

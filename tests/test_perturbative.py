@@ -72,6 +72,9 @@ def test_permutation_representation_equals_full():
     pi = perturbative(xyz(0.1, "permutation"))
     assert pi.rho.shape == (3, 5, 5)
     np.testing.assert_allclose(qdiss.pi_to_dense(pi.rho), full.rho, atol=1e-13)
+    # The squeezing measures on the blocks equal those of the full 2^N matrix.
+    for measure in (qdiss.measures.wineland_squeezing, qdiss.measures.kitagawa_ueda_squeezing):
+        assert float(measure(pi.rho, 4)) == pytest.approx(float(measure(full.rho, 4)), rel=1e-10)
     assert float(pi.residual) == pytest.approx(float(full.residual), rel=0.5)
 
 

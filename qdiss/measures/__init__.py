@@ -16,6 +16,7 @@ from ._entanglement import (
     phi_plus_fraction as phi_plus_fraction,
 )
 from ._spin import (
+    block_spin_moments as block_spin_moments,
     collective_spin_operators as collective_spin_operators,
     dicke_basis as dicke_basis,
     kitagawa_ueda_squeezing as kitagawa_ueda_squeezing,

@@ -259,16 +259,24 @@ def _moments(rho: Array, n_spins: int) -> tuple[Array, Array]:
     """Spin moments of a full, Dicke-subspace or permutation-invariant (3-d) state."""
     rho = jnp.asarray(rho)
     if rho.ndim == 3:
-        from .._permutation_measures import pi_spin_moments
-
-        shape = (n_spins // 2 + 1, n_spins + 1, n_spins + 1)
-        if rho.shape != shape:
-            raise ValueError(
-                f"A permutation-invariant `rho` for N = {n_spins} has shape {shape}; got "
-                f"{rho.shape}."
-            )
-        return pi_spin_moments(rho)
+        return block_spin_moments(rho, n_spins)
     return spin_moments(rho, _spin_ops_for(rho, n_spins))
+
+
+def block_spin_moments(rho: Array, n_spins: int) -> tuple[Array, Array]:
+    r"""(mean, cov) of a permutation-invariant state ρ = ⊕_j ρ̃_j ⊗ I/d_j given as its blocks
+    ``(N//2 + 1, N + 1, N + 1)`` (``qdiss.PermutationInvariantLindbladian``):
+    ⟨S_a⟩ = Σ_j tr(S_a^{(j)} ρ̃_j), ⟨{S_a, S_b}⟩/2 = Σ_j Re tr(S_a^{(j)} S_b^{(j)} ρ̃_j), computed on
+    the bands of the spin operators (O(N²) work)."""
+    from .._permutation_measures import pi_spin_moments
+
+    rho = jnp.asarray(rho)
+    shape = (n_spins // 2 + 1, n_spins + 1, n_spins + 1)
+    if rho.shape != shape:
+        raise ValueError(
+            f"A permutation-invariant `rho` for N = {n_spins} has shape {shape}; got {rho.shape}."
+        )
+    return pi_spin_moments(rho)
 
 
 # ------------------------------------------------------------------ quantum Fisher information

@@ -56,6 +56,7 @@ from jaxtyping import Array
 
 from .. import measures
 from .._lindbladian import Lindbladian
+from ..measures._spin import block_spin_moments
 
 __all__ = [
     "AbstractEmitterEnsemble",
@@ -207,26 +208,6 @@ def _bloch_dissipation(s: Array, gamma, dephasing, collective_decay) -> Array:
     return out
 
 
-def block_spin_moments(rho: Array, num_spins: int) -> tuple[Array, Array]:
-    r"""Collective-spin moments of a permutation-invariant state ρ = ⊕_j ρ̃_j ⊗ I/d_j, given as
-    its blocks ``(N//2 + 1, N + 1, N + 1)`` (layout of qdiss/_permutation.py):
-
-        ⟨S_a⟩ = Σ_j tr(S_a^{(j)} ρ̃_j),   ⟨{S_a, S_b}⟩/2 = Σ_j Re tr(S_a^{(j)} S_b^{(j)} ρ̃_j),
-
-    returned as (mean, cov) like ``qdiss.measures.spin_moments`` (computed on the bands of the
-    spin operators by ``qdiss._permutation_measures.pi_spin_moments``, O(N²) work).
-    """
-    from .._permutation_measures import pi_spin_moments
-
-    rho = jnp.asarray(rho)
-    shape = (num_spins // 2 + 1, num_spins + 1, num_spins + 1)
-    if rho.shape != shape:
-        raise ValueError(
-            f"`rho` must have the block shape {shape} for N = {num_spins}; got {rho.shape}."
-        )
-    return pi_spin_moments(rho)
-
-
 class AbstractEmitterEnsemble(eqx.Module):
     """N decaying emitters with a spin Hamiltonian; subclasses give H and the mean-field field.
 
@@ -315,10 +296,6 @@ class AbstractEmitterEnsemble(eqx.Module):
     def wineland_squeezing(self, rho: Array) -> Array:
         r"""ξ²_R = N min_{n ⟂ ⟨S⟩} Var(S·n)/|⟨S⟩|² (``qdiss.measures``), for a full-space or a
         permutation-invariant state (see :meth:`spin_moments`)."""
-        rho = jnp.asarray(rho)
-        if rho.ndim == 3:
-            mean, cov = block_spin_moments(rho, self.N)
-            return measures.wineland_squeezing_from_moments(mean, cov, self.N)
         return measures.wineland_squeezing(rho, self.N)
 
     def mean_field_rhs(self, s) -> Array:
