@@ -43,6 +43,8 @@ class Problem:
     - ``params``: the nominal real parameters (dict, insertion order = gradient order).
     - ``grad_params``: the parameters the gradient benchmark differentiates with respect to.
     - ``observable``: numpy (n, n) Hermitian operator; the figure of merit is Re tr(O ρ).
+    - ``sectors``: ``(labels, jump_charges, modulus)`` of a conserved charge (a parity), for
+      :class:`qdiss.SectorLindbladian`; ``None`` when the model has none.
     """
 
     name: str
@@ -54,6 +56,14 @@ class Problem:
     observable: np.ndarray
     observable_name: str
     build: Callable
+    sectors: tuple | None = None
+
+    def sector_unknowns(self) -> int:
+        """Σ_q d_q², the unknowns of the block-diagonal state (n² without sectors)."""
+        if self.sectors is None:
+            return self.n**2
+        _, counts = np.unique(np.asarray(self.sectors[0]), return_counts=True)
+        return int(np.sum(counts**2))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         H, Ls = self.build(self.params, np)
@@ -160,6 +170,8 @@ def two_mode_problem(cutoff: int) -> Problem:
         observable=ad @ a,
         observable_name="<a†a>",
         build=build,
+        # H changes each photon number by 0 or ±2, every jump changes the total by ±1
+        sectors=(tuple((i + j) % 2 for i in range(c) for j in range(c)), (1, 1), 2),
     )
 
 
@@ -201,6 +213,13 @@ def xyz_problem(N: int) -> Problem:
         observable=szsz,
         observable_name="<σz1 σz2>",
         build=build,
+        # σxσx and σyσy flip two spins: the parity of the number of excitations is conserved
+        # by H, and every σ⁻ changes it by one (index bit 0 = |e⟩ per site)
+        sectors=(
+            tuple((N - bin(i).count("1")) % 2 for i in range(2**N)),
+            (1,) * N,
+            2,
+        ),
     )
 
 

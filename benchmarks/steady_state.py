@@ -165,17 +165,35 @@ def time_compiled(fn, args_, repeats: int, budget: float):
     return out, first, warm
 
 
+SECTORS_SUFFIX = "+parity"
+
+
+def lindbladian_for(qdiss, problem, solver_name, H, Ls):
+    """The dense Lindbladian, or its parity blocks for a ``…+parity`` solver name."""
+    L = qdiss.Lindbladian(H, Ls, dims=problem.dims)
+    if solver_name.endswith(SECTORS_SUFFIX):
+        labels, charges, modulus = problem.sectors
+        L = qdiss.SectorLindbladian(L, labels, jump_charges=charges, modulus=modulus)
+    return L
+
+
+def dense_state(L, rho):
+    """ρ as an (n, n) matrix, whatever the Lindbladian's representation."""
+    return L.to_dense(rho) if hasattr(L, "to_dense") else rho
+
+
 def solve_record(problem, solver_name, solver, H, Ls, dtype, args) -> dict:
     import equinox as eqx
     import jax.numpy as jnp
 
     import qdiss
 
-    L = qdiss.Lindbladian(jnp.asarray(H, dtype), jnp.asarray(Ls, dtype), dims=problem.dims)
+    L = lindbladian_for(qdiss, problem, solver_name, jnp.asarray(H, dtype), jnp.asarray(Ls, dtype))
 
     @eqx.filter_jit
     def solve(L, solver):
-        return qdiss.steady_state(L, solver, throw=False)
+        sol = qdiss.steady_state(L, solver, throw=False)
+        return eqx.tree_at(lambda s: s.rho, sol, dense_state(L, sol.rho))
 
     sol, first, warm = time_compiled(solve, (L, solver), args.repeats, args.time_budget)
     run = statistics.median(warm)
@@ -208,9 +226,10 @@ def grad_record(problem, solver_name, solver, dtype, args) -> dict:
         p = dict(problem.params)
         p.update({k: theta[i] for i, k in enumerate(names)})
         H, Ls = problem.build(p, jnp)
-        L = qdiss.Lindbladian(H.astype(dtype), Ls.astype(dtype), dims=problem.dims)
+        L = lindbladian_for(qdiss, problem, solver_name, H.astype(dtype), Ls.astype(dtype))
         sol = qdiss.steady_state(L, solver, throw=False)
-        return jnp.real(jnp.trace(obs @ sol.rho)), sol.result == qdiss.RESULTS.successful
+        rho = dense_state(L, sol.rho)
+        return jnp.real(jnp.trace(obs @ rho)), sol.result == qdiss.RESULTS.successful
 
     theta = jnp.asarray([problem.params[k] for k in names], rdtype)
     forward = eqx.filter_jit(fom)
@@ -238,16 +257,31 @@ def skip_reason(solver_name: str, problem, qutip_direct_ok: bool, args) -> str |
     n2 = problem.n**2
     if f"{solver_name}:{problem.name}" in args.skip:
         return "skipped by --skip"
-    if solver_name == "DenseLU" and n2 > args.dense_max:
-        return f"n² = {n2} > --dense-max {args.dense_max} (dense LU is O(n⁶) time, O(n⁴) memory)"
-    if solver_name == "SparseLU" and n2 > args.sparse_max and not qutip_direct_ok:
+    base = solver_name.removesuffix(SECTORS_SUFFIX)
+    size = "n²"
+    if base != solver_name:
+        n2, size = problem.sector_unknowns(), "Σd²"
+    if base == "DenseLU" and n2 > args.dense_max:
+        return f"{size} = {n2} > --dense-max {args.dense_max} (dense LU: O(n⁶) time, O(n⁴) memory)"
+    if base == "SparseLU" and n2 > args.sparse_max and not qutip_direct_ok:
         return (
-            f"n² = {n2} > --sparse-max {args.sparse_max} and QuTiP direct (the same SuperLU) "
+            f"{size} = {n2} > --sparse-max {args.sparse_max} and QuTiP direct (the same SuperLU) "
             "did not finish"
         )
-    if solver_name == "Evolve" and n2 > args.evolve_max:
-        return f"n² = {n2} > --evolve-max {args.evolve_max}"
+    if base == "Evolve" and n2 > args.evolve_max:
+        return f"{size} = {n2} > --evolve-max {args.evolve_max}"
     return None
+
+
+def solvers_for(problem, all_solvers: dict) -> dict:
+    """The solvers to run on ``problem``: every selected one, and, where the model has a
+    conserved parity, the direct and Krylov solvers again on its blocks (``…+parity``)."""
+    out = dict(all_solvers)
+    if problem.sectors is not None:
+        for name in ("DenseLU", "SparseLU", "Krylov"):
+            if name in all_solvers:
+                out[name + SECTORS_SUFFIX] = all_solvers[name]
+    return out
 
 
 def error_note(e: Exception) -> str:
@@ -455,7 +489,8 @@ def main(argv=None) -> None:
             emit(rec, out_file)
             records.append(rec)
 
-        for sname, solver in all_solvers.items():
+        problem_solvers = solvers_for(problem, all_solvers)
+        for sname, solver in problem_solvers.items():
             rec = {"kind": "solve", **base, "solver": sname, "device": device, "dtype": args.dtype}
             reason = skip_reason(sname, problem, direct_ok, args)
             if reason:
@@ -482,15 +517,19 @@ def main(argv=None) -> None:
             records.append(rec)
 
         first_grad = None
-        for sname in grad_names:
-            if sname not in all_solvers:
+        problem_grads = list(grad_names)
+        problem_grads += [
+            k + SECTORS_SUFFIX for k in grad_names if k + SECTORS_SUFFIX in problem_solvers
+        ]
+        for sname in problem_grads:
+            if sname not in problem_solvers:
                 continue
             rec = {"kind": "grad", **base, "solver": sname, "device": device, "dtype": args.dtype}
             reason = skip_reason(sname, problem, direct_ok, args)
             if reason:
                 continue  # the forward table already says why
             try:
-                rec.update(grad_record(problem, sname, all_solvers[sname], dtype, args))
+                rec.update(grad_record(problem, sname, problem_solvers[sname], dtype, args))
             except Exception as e:
                 rec.update(status="error", note=error_note(e))
                 emit(rec, out_file)

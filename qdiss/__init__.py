@@ -37,6 +37,7 @@ from ._perturbative import (
     PerturbativeSolution as PerturbativeSolution,
     perturbative_steady_state as perturbative_steady_state,
 )
+from ._sectors import SectorLindbladian as SectorLindbladian
 from ._solution import (
     RESULTS as RESULTS,
     SteadyStateSolution as SteadyStateSolution,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 
 from .._lindbladian import AbstractLindbladian
+from .._permutation import PermutationInvariantLindbladian
 from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve
 from .dense import DenseLU
 from .krylov import Krylov
@@ -20,7 +21,8 @@ class Auto(AbstractSteadyStateSolver):
       Measured on 2 CPU cores (benchmarks/large_n.py, warm): Krylov 0.002 s vs DenseLU 0.2 s at
       N = 10 (DenseLU assembles its matrix column by column from the matrix-free action), 0.1 s
       vs SparseLU 6 s at N = 20.
-    - Dense states: n² unknowns ≤ ``dense_max`` (default 2500, n ≤ 50; 10⁴ on a GPU):
+    - Dense states, and the blocks of a :class:`qdiss.SectorLindbladian` (Σ_q d_q² unknowns):
+      unknowns ≤ ``dense_max`` (default 2500, n ≤ 50; 10⁴ on a GPU):
       ``DenseLU``; otherwise on CPU, n² ≤ ``sparse_max`` (default 20 000): ``SparseLU`` (SciPy
       SuperLU); otherwise ``Krylov`` (GMRES with the Lindbladian's default preconditioner).
 
@@ -35,7 +37,7 @@ class Auto(AbstractSteadyStateSolver):
     def select(self, lindbladian: AbstractLindbladian) -> AbstractSteadyStateSolver:
         size = int(lindbladian.physical_indices().size)  # unknowns: n² for a dense ρ
         on_cpu = jax.default_backend() == "cpu"
-        blocks = lindbladian.padding_mask() is not None
+        blocks = isinstance(lindbladian, PermutationInvariantLindbladian)
         tols = dict(residual_tol=self.residual_tol, error_tol=self.error_tol)
         if blocks:
             if self.dense_max is not None and size <= self.dense_max:
