@@ -1,7 +1,12 @@
 """Throughput of a vmapped, sharded ``qdiss.sweep`` vs a QuTiP loop over the same points.
 
-    uv run python benchmarks/sweep.py                     # 16 × 16 = 256 points, cutoff 12
-    uv run python benchmarks/sweep.py --grid 8 --cutoff 8 # quick
+    uv run python benchmarks/sweep.py --grid 16 --cutoff 10 --chunk-size 32  # the recorded run
+    uv run python benchmarks/sweep.py --grid 6 --cutoff 8                     # quick
+
+(the defaults are ``--grid 16 --cutoff 12 --chunk-size 32``). ``--chunk-size`` is the number of
+points vmapped together (``qdiss.sweep``'s ``chunk_size``, default 32): 256 points vmapped all at
+once hung inside XLA's CPU runtime three times out of three (benchmarks/README.md, "A hang, and the
+workaround"); ``--chunk-size 0`` asks for that unchunked sweep anyway.
 
 Model: the driven Kerr resonator H = Δa†a + (U/2)a†²a² + F(a + a†), L = √γ a (physics.md,
 "Standard benchmarks"), U = 0.5, γ = 1, on a grid Δ ∈ [−2, 2] × F ∈ [0.1, 1.5]; the figure of merit
@@ -36,10 +41,19 @@ def main(argv=None) -> None:
     ap.add_argument("--grid", type=int, default=16, help="points per axis (grid² in all)")
     ap.add_argument("--cutoff", type=int, default=12)
     ap.add_argument("--solver", default="DenseLU")
-    ap.add_argument("--chunk-size", type=int, default=None)
+    ap.add_argument(
+        "--chunk-size",
+        type=int,
+        default=32,
+        help="points vmapped together per device (qdiss.sweep's chunk_size; default 32, its "
+        "default); 0 vmaps every point at once (chunk_size=None), which hung on CPU at 256 points",
+    )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    if args.chunk_size < 0:
+        ap.error("--chunk-size must be a positive integer, or 0 for no chunking")
+    chunk_size = args.chunk_size or None
 
     import jax
 
@@ -67,12 +81,12 @@ def main(argv=None) -> None:
 
     axes = {"delta": deltas, "F": drives}
     t0 = time.perf_counter()
-    res = qdiss.sweep(fn, axes, chunk_size=args.chunk_size)
+    res = qdiss.sweep(fn, axes, chunk_size=chunk_size)
     first = time.perf_counter() - t0
     warm = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        res = qdiss.sweep(fn, axes, chunk_size=args.chunk_size)
+        res = qdiss.sweep(fn, axes, chunk_size=chunk_size)
         jax.block_until_ready(res.values["n"])
         warm.append(time.perf_counter() - t0)
     q_run = float(np.median(warm))
@@ -93,6 +107,7 @@ def main(argv=None) -> None:
         points=points,
         cutoff=args.cutoff,
         solver=args.solver,
+        chunk_size=chunk_size,
         devices=[str(d) for d in jax.devices()],
         qdiss_compile_s=max(first - q_run, 0.0),
         qdiss_run_s=q_run,

@@ -45,8 +45,18 @@ point).
 lists the devices of every process: call ``jax.distributed.initialize()`` first, then call
 ``sweep`` with the same ``fn`` and ``axes`` in every process. Every process builds the grid
 itself and places only its own shards (``jax.make_array_from_callback``); the results are
-gathered to every process (``multihost_utils.process_allgather``). This path is written for
-multi-host use but has only been tested on one host (with several CPU devices).
+gathered to every process (``multihost_utils.process_allgather``); a sweep over one process's
+devices only (``devices=jax.local_devices()``) is not gathered. Tested with two processes on one
+machine (CPU devices, gloo collectives, two devices each: tests/test_sweep_multihost.py), not yet
+across machines or on GPUs.
+
+**CPU deadlock (jaxlib 0.10).** A batched LAPACK LU (DenseLU with ``chunk_size`` ≥ 2) splits
+its batch over XLA's intra-op thread pool (one thread per core) and blocks a pool thread until
+the pieces are done; when every pool thread blocks that way at once (several devices, each in
+an LU), nothing is left to run the pieces and the sweep hangs (native stacks: every pool thread
+in ``jax::ParallelBatchMap`` → ``BlockingCounter::Wait``). Seen with two forced host devices on
+a two-core machine (chunks of 2, 144 × 144 LUs), in one process and in two; ``chunk_size=1``
+(unbatched LUs) ran in every try.
 """
 
 from __future__ import annotations
@@ -223,7 +233,10 @@ def _evaluate(fn: Callable, mesh: Mesh, chunk_size: int | None, points: dict):
 
 
 def _to_host(x) -> np.ndarray:
-    if jax.process_count() > 1:
+    # Gather only arrays that span several processes: a sweep over this process's devices
+    # alone (``devices=jax.local_devices()``) is already whole here, and gathering it would
+    # stack every process's copy.
+    if jax.process_count() > 1 and not x.is_fully_addressable:
         from jax.experimental import multihost_utils
 
         x = multihost_utils.process_allgather(x, tiled=True)

@@ -1,5 +1,6 @@
 """qdiss.measures, Liouvillian spectrum and gap: damped, thermal and dephased qubits (closed-form
-rates), a non-unique steady state, gradients vs closed forms and finite differences, jit, vmap."""
+rates), a non-unique steady state, gradients vs closed forms and finite differences (also at a
+degenerate slowest pair, a crossing of modes and an exceptional point), jit, vmap."""
 
 from __future__ import annotations
 
@@ -79,6 +80,119 @@ def test_damped_qubit_gap_gradient():
         )
 
     np.testing.assert_allclose(np.asarray(jax.grad(gap)(jnp.array([1.0, 0.3]))), [0.0, 0.5])
+
+
+def central_difference(f, x, h=1e-6):
+    x = np.asarray(x, float)
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)])
+
+
+def test_gap_gradient_at_degenerate_slowest_pair():
+    """ω = 0: the two coherences relax together, λ = −(Γ/2 + 2κ) twice (a semisimple pair, the
+    slowest as 2κ < Γ/2). Δ is differentiable there; ω splits the pair into −(Γ/2 + 2κ) ± iω,
+    so ∂Δ/∂ω = 0."""
+    params = np.array([0.0, 0.3, 0.7, 0.01])
+    assert exact_gap(*params) < params[1] * (2 * params[2] + 1)  # coherences are the slowest
+    grad = np.asarray(jax.grad(lambda p: measures.liouvillian_gap(qubit(p)))(jnp.asarray(params)))
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(grad, central_difference(lambda p: exact_gap(*p), params), atol=1e-9)
+    # Δ = γ(2n̄ + 1)/2 + 2κ
+    np.testing.assert_allclose(grad, [0.0, 1.2, 0.3, 2.0], atol=1e-12)
+
+
+def test_gap_gradient_at_damped_resonant():
+    """CASES["damped_resonant"] (ω = 0, n̄ = κ = 0): a degenerate, not defective, slowest pair at
+    −γ/2 (ρ_eg and ρ_ge decouple: the superoperator is diagonalisable). Parametrised by (ω, γ)
+    only, since √(γn̄) and √κ are not differentiable at 0 (the parametrisation, not the gap)."""
+
+    def gap(p):
+        omega, gamma = p.astype(complex)
+        sm = jnp.asarray(SIGMA_MINUS)
+        return measures.liouvillian_gap(
+            qdiss.Lindbladian(omega / 2 * jnp.asarray(SIGMA_Z), [jnp.sqrt(gamma) * sm])
+        )
+
+    omega, gamma, _, _ = CASES["damped_resonant"]
+    x = np.array([omega, gamma])
+    S = np.asarray(qubit(jnp.asarray(CASES["damped_resonant"])).superoperator())
+    assert np.linalg.matrix_rank(np.linalg.eig(S)[1]) == 4  # diagonalisable
+    grad = np.asarray(jax.grad(gap)(jnp.asarray(x)))
+    assert np.all(np.isfinite(grad))
+    fd = central_difference(lambda p: exact_gap(p[0], p[1], 0.0, 0.0), x)
+    np.testing.assert_allclose(grad, fd, atol=1e-9)
+    np.testing.assert_allclose(grad, [0.0, 0.5], atol=1e-12)  # Δ = γ/2
+    # the code's own value agrees with the same central difference (differentiable here)
+    np.testing.assert_allclose(central_difference(lambda p: float(gap(jnp.asarray(p))), x), fd)
+
+
+def test_gap_gradient_at_crossing_of_modes_is_a_branch_gradient():
+    """2κ = Γ/2: populations (−Γ) and coherences (−Γ/2 − 2κ ± iω) cross, Δ = min of two smooth
+    branches has a kink. The gradient is a convex combination of the two branch gradients
+    (documented: one branch's, i.e. a one-sided derivative, or their average at a tie)."""
+    omega, gamma, nbar = 1.0, 0.3, 0.7
+    kappa = gamma * (2 * nbar + 1) / 4
+    params = np.array([omega, gamma, nbar, kappa])
+    populations = np.array([0.0, 2 * nbar + 1, 2 * gamma, 0.0])  # ∇ of Γ = γ(2n̄+1)
+    coherences = np.array([0.0, (2 * nbar + 1) / 2, gamma, 2.0])  # ∇ of Γ/2 + 2κ
+    f = lambda p: float(measures.liouvillian_gap(qubit(jnp.asarray(p))))  # noqa: E731
+    grad = np.asarray(jax.grad(lambda p: measures.liouvillian_gap(qubit(p)))(jnp.asarray(params)))
+    assert np.all(np.isfinite(grad))
+    theta, *_ = np.linalg.lstsq((populations - coherences)[:, None], grad - coherences)
+    np.testing.assert_allclose(grad, coherences + theta[0] * (populations - coherences), atol=1e-9)
+    assert -1e-9 <= theta[0] <= 1 + 1e-9
+    # One-sided differences in κ: the populations' branch above (∂/∂κ = 0), coherences' below (2).
+    h = 1e-6
+    e = np.eye(4)[3]
+    assert (f(params + h * e) - f(params)) / h == pytest.approx(0.0, abs=1e-6)
+    assert (f(params) - f(params - h * e)) / h == pytest.approx(2.0, rel=1e-6)
+
+
+def driven_dephased_gap(p):
+    """H = Ωσ^x/2, L = √κ σ^z: Bloch rates 0, −2κ and −κ ± √(κ² − Ω²)."""
+    omega, kappa = p.astype(complex)
+    H = omega / 2 * jnp.asarray(np.array([[0, 1], [1, 0]], complex))
+    return measures.liouvillian_gap(qdiss.Lindbladian(H, [jnp.sqrt(kappa) * jnp.asarray(SIGMA_Z)]))
+
+
+def driven_dephased_exact_gap(omega, kappa):
+    """Δ = κ − √(κ² − Ω²) for Ω < κ (overdamped), κ for Ω ≥ κ; Ω = κ is an exceptional point."""
+    return kappa - np.sqrt(kappa**2 - omega**2) if omega < kappa else kappa
+
+
+def test_gap_at_exceptional_point():
+    """Ω = κ: the slowest mode −κ is a 2×2 Jordan block (defective). Documented: the value is
+    accurate to ~√eps, the gradient finite, exact along the rescaling of L (Δ is homogeneous of
+    degree 1 in (Ω, κ), so (Ω, κ)·∇Δ = Δ), and Δ has one-sided slopes 0 (∂/∂Ω from above) and
+    +∞ (from below)."""
+    kappa = 0.3
+    x = np.array([kappa, kappa])
+    S = np.asarray(
+        qdiss.Lindbladian(
+            kappa / 2 * np.array([[0, 1], [1, 0]], complex), [np.sqrt(kappa) * SIGMA_Z]
+        ).superoperator()
+    )
+    _, v = np.linalg.eig(S)
+    assert np.linalg.cond(v) > 1e6  # numerically defective: nearly parallel eigenvectors
+    value = float(driven_dephased_gap(jnp.asarray(x)))
+    assert value == pytest.approx(kappa, rel=1e-7)
+    grad = np.asarray(jax.grad(driven_dephased_gap)(jnp.asarray(x)))
+    assert np.all(np.isfinite(grad))
+    assert float(x @ grad) == pytest.approx(value, rel=1e-6)  # Euler: exact along the scaling
+    # Away from the exceptional point the gradient matches central differences on both sides.
+    for omega in (0.2, 0.5):
+        y = np.array([omega, kappa])
+        g = np.asarray(jax.grad(driven_dephased_gap)(jnp.asarray(y)))
+        fd = central_difference(lambda p: driven_dephased_exact_gap(*p), y)
+        np.testing.assert_allclose(g, fd, rtol=1e-7, atol=1e-9)
+    # One-sided slopes in Ω of the computed gap: 0 from above, growing like 1/√h from below.
+    f = lambda om: float(driven_dephased_gap(jnp.array([om, kappa])))  # noqa: E731
+    h = 1e-4
+    assert abs(f(kappa + h) - f(kappa)) / h < 1e-4
+    below = (f(kappa) - f(kappa - h)) / h
+    exact_below = (
+        driven_dephased_exact_gap(kappa, kappa) - driven_dephased_exact_gap(kappa - h, kappa)
+    ) / h
+    assert below == pytest.approx(exact_below, rel=1e-3) and below > 50
 
 
 def test_non_unique_steady_state_has_zero_gap():

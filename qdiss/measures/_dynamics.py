@@ -52,7 +52,12 @@ def liouvillian_gap(lindbladian) -> Array:
     Dense diagonalisation, for small n (see the module docstring for devices). The gradient
     is that of one eigenvalue's real part (``jnp.linalg.eig``'s eigenvalue rule): correct where
     the slowest mode is not defective; complex-conjugate pairs share the real part, so ties
-    between them are harmless. Not reliable at exceptional points or exact crossings of modes.
+    between them are harmless. At an exact crossing of different modes (a kink of Δ) it is the
+    gradient of one crossing branch, a one-sided derivative (an average of the branches at an
+    exact floating-point tie); at an exceptional point, where the slowest mode is defective and Δ
+    has a square-root branch point (e.g. a qubit driven at Ω = κ with dephasing ``√κ σ^z``), Δ is
+    accurate only to ~√eps relative and the gradient is finite but meaningless (large, up to
+    order 1/√eps), except along directions that keep the defect, such as rescaling L.
     """
     lam = jnp.linalg.eigvals(_superoperator(lindbladian))
     zero = jnp.argmin(jnp.abs(lam))
