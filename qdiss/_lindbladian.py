@@ -25,6 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 from jaxtyping import Array, Complex
 
+from . import _linalg
+
 __all__ = ["AbstractLindbladian", "Lindbladian"]
 
 _HERMITIAN_RTOL = 1e-8
@@ -65,7 +67,8 @@ class AbstractLindbladian(eqx.Module):
 
     @abc.abstractmethod
     def norm_bound(self) -> Array:
-        """An upper bound on the induced Frobenius norm ‖L‖ = max ‖L(ρ)‖_F / ‖ρ‖_F."""
+        """An upper bound on the induced Frobenius norm ‖L‖ = max ‖L(ρ)‖_F / ‖ρ‖_F (a constant
+        for differentiation: no gradient flows through it)."""
 
     @property
     def state_shape(self) -> tuple[int, ...]:
@@ -102,7 +105,7 @@ class AbstractLindbladian(eqx.Module):
             lift = (1 + jnp.linalg.norm(rho)).astype(rho.dtype)  # above every eigenvalue
             eye = jnp.eye(rho.shape[-1], dtype=rho.dtype)
             rho = rho + jnp.where(padded_diagonal, lift, 0)[..., None] * eye
-        return jnp.min(jnp.linalg.eigvalsh(rho))
+        return jnp.min(_linalg.eigvalsh(rho))
 
     def physical_indices(self) -> np.ndarray:
         """Flat (row-major) indices into ``state_shape`` of the unknowns, in the order used by
@@ -293,10 +296,10 @@ class Lindbladian(AbstractLindbladian):
 
         From ‖[H,ρ]‖ ≤ 2‖H‖‖ρ‖, ‖½{K,ρ}‖ ≤ ‖K‖‖ρ‖ and ‖Σ LρL†‖ ≤ √(‖ΣL†L‖‖ΣLL†‖)‖ρ‖.
         """
-        h_norm = jnp.max(jnp.abs(jnp.linalg.eigvalsh(self.H)))
-        k_norm = jnp.max(jnp.linalg.eigvalsh(self._loss_operator()))
+        h_norm = jnp.max(jnp.abs(_linalg.eigvalsh(self.H)))
+        k_norm = jnp.max(_linalg.eigvalsh(self._loss_operator()))
         k2 = jnp.einsum("kij,klj->il", self.jump_ops, self.jump_ops.conj())
-        k2_norm = jnp.max(jnp.linalg.eigvalsh(k2))
+        k2_norm = jnp.max(_linalg.eigvalsh(k2))
         return 2 * h_norm + 1.5 * k_norm + 0.5 * k2_norm
 
     def superoperator(self) -> Array:

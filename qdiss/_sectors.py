@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from jaxtyping import Array, Complex
 
+from . import _linalg
 from ._lindbladian import AbstractLindbladian, Lindbladian, _is_concrete, sparse_superoperator
 
 __all__ = ["SectorLindbladian"]
@@ -281,10 +282,10 @@ class SectorLindbladian(AbstractLindbladian):
     def norm_bound(self) -> Array:
         """2‖H‖₂ + 1.5‖Σ L†L‖₂ + 0.5‖Σ LL†‖₂ ≥ ‖L‖, with every norm taken blockwise (as for the
         dense Lindbladian; the operators are block-structured)."""
-        h_norm = jnp.max(jnp.abs(jnp.linalg.eigvalsh(self.H_blocks)))
-        k_norm = jnp.max(jnp.linalg.eigvalsh(self._loss_blocks()))
+        h_norm = jnp.max(jnp.abs(_linalg.eigvalsh(self.H_blocks)))
+        k_norm = jnp.max(_linalg.eigvalsh(self._loss_blocks()))
         out = self.jump_blocks @ jnp.swapaxes(self.jump_blocks, -1, -2).conj()
-        k2_norm = jnp.max(jnp.linalg.eigvalsh(self._scatter_targets(out)))
+        k2_norm = jnp.max(_linalg.eigvalsh(self._scatter_targets(out)))
         return 2 * h_norm + 1.5 * k_norm + 0.5 * k2_norm
 
     # -- conversions ---------------------------------------------------------------------------

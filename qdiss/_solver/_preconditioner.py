@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .. import _linalg
 from .._lindbladian import AbstractLindbladian
 
 __all__ = ["DiagonalBasisPreconditioner", "hermitian_diagonal"]
@@ -112,17 +113,17 @@ class DiagonalBasisPreconditioner(eqx.Module):
         if kind == "hermitian":
             h = 0.5 * (h_eff + _dagger(h_eff))
             loss = 1j * (h_eff - _dagger(h_eff))  # = K, Hermitian PSD
-            energies, basis = jnp.linalg.eigh(h)
+            energies, basis = _linalg.eigh(h)
             basis = basis.astype(dtype)
             diagonal = hermitian_diagonal(energies, _dagger(basis) @ loss @ basis, shift)
             diagonal = _unit_on_padding(diagonal, energies, lift)
             return cls(basis, _dagger(basis), diagonal, padding, padding_scale)
         if kind != "heff":
             raise ValueError(f"preconditioner must be 'hermitian' or 'heff'; got {kind!r}.")
-        evals, basis = jnp.linalg.eig(h_eff)
+        evals, basis = _linalg.eig(h_eff)
         evals, basis = evals.astype(dtype), basis.astype(dtype)
         diagonal = _unit_on_padding(_diagonal(evals, shift), evals.real, lift)
-        return cls(basis, jnp.linalg.inv(basis), diagonal, padding, padding_scale)
+        return cls(basis, _linalg.inv(basis), diagonal, padding, padding_scale)
 
     def _to_basis(self, x: Array) -> Array:
         if self.basis_inv is None:

@@ -3,6 +3,7 @@ r"""Steady state by integrating the master equation to stationarity (diffrax).""
 from __future__ import annotations
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -92,7 +93,8 @@ class Evolve(AbstractSteadyStateSolver):
       fewer steps than Tsit5 (about 2.5 times fewer evaluations of L), at float32 tolerances both
       are alike and Tsit5 is the cheaper per step.
     - ``gradient_solver``: the :class:`Krylov` solver of the implicit derivative (its own
-      uniqueness check is off: uniqueness is checked by the two trajectories).
+      uniqueness check is off in float64: uniqueness is checked by the two trajectories; in
+      float32 it is switched on, for its bound on ‖A⁻¹‖).
     - ``residual_tol``, ``error_tol``: the driver's checks, defaults as for every solver
       (1e-10 / 1e-6 in float64, 1e-4 / 1e-2 in float32); the defaults above meet them.
 
@@ -189,11 +191,15 @@ class Evolve(AbstractSteadyStateSolver):
 
         # The value is the evolved state; the derivative is the implicit one.
         rho_evolved = finals[0]
-        linear = self.gradient_solver.solve(problem, rho_evolved)
-        # The two-trajectory bound alone can be far too small when the difference is rounding
-        # noise (complex64: 15x too small on slow-mode problems in benchmarks/fails_safely.py);
-        # the warm-started linear solve's own bound on ‖A⁻¹‖ is the sharper one (fmax: NaN = none).
-        bound = jnp.fmax(bound, linear.inverse_norm.astype(bound.dtype))
+        gradient_solver = self.gradient_solver
+        if float(jnp.finfo(dtype).eps) > 1e-10:
+            # The two-trajectory bound alone can be far too small when the difference is
+            # rounding noise (complex64: 15x too small on slow-mode problems in
+            # benchmarks/fails_safely.py); in single precision the linear solve also bounds
+            # ‖A⁻¹‖ (Krylov's uniqueness check, with a step of inverse iteration).
+            gradient_solver = eqx.tree_at(lambda s: s.check_uniqueness, gradient_solver, True)
+        linear = gradient_solver.solve(problem, rho_evolved)
+        bound = jnp.fmax(bound, linear.inverse_norm.astype(bound.dtype))  # fmax: NaN = none
         inverse_norm = jnp.where(unique, bound, jnp.inf).astype(rdtype)
         rho_lin = linear.rho
         linear_finite = jnp.all(jnp.isfinite(sg(rho_lin)))
