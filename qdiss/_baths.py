@@ -46,6 +46,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from . import _linalg
+
 __all__ = [
     "bose_occupation",
     "correlated_dissipator_jumps",
@@ -118,13 +120,13 @@ def _check_matrix(matrix, m: int, name: str = "matrix") -> Array:
         scale = jnp.maximum(jnp.max(jnp.abs(matrix)), 1e-300)
         bad_herm = jnp.max(jnp.abs(matrix - matrix.conj().T)) > _HERMITIAN_RTOL * scale
         herm = eqx.error_if(herm, bad_herm, f"`{name}` must be Hermitian.")
-        bad_psd = jnp.min(jnp.linalg.eigvalsh(herm)) < -_PSD_RTOL * scale
+        bad_psd = jnp.min(_linalg.eigvalsh(herm)) < -_PSD_RTOL * scale
         herm = eqx.error_if(herm, bad_psd, f"`{name}` must be positive semidefinite.")
     return herm
 
 
 def _sqrt_parts(k: Array):
-    lam, u = jnp.linalg.eigh(k)
+    lam, u = _linalg.eigh(k)
     m = k.shape[-1]
     cutoff = 100 * m * jnp.finfo(lam.dtype).eps * jnp.max(jnp.abs(lam))
     lam = jnp.where(lam > cutoff, lam, 0.0)

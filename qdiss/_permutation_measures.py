@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from . import _linalg
 from ._permutation import (
     _band_product,
     _complex_of,
@@ -83,7 +84,7 @@ def _min_perpendicular_variance(mean: Array, cov: Array) -> Array:
     delta = jnp.sum((q - half_trace * proj) ** 2) / 2
     positive = delta > 0
     root = jnp.where(positive, jnp.sqrt(jnp.where(positive, delta, 1.0)), 0.0)
-    return jnp.where(nonzero, half_trace - root, jnp.linalg.eigvalsh(cov)[0])
+    return jnp.where(nonzero, half_trace - root, _linalg.eigvalsh_differentiable(cov)[0])
 
 
 def pi_wineland_squeezing(rho: Array) -> Array:

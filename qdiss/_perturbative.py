@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from . import _linalg
 from ._lindbladian import AbstractLindbladian, Lindbladian
 from ._permutation import _RATES, PermutationInvariantLindbladian
 from ._solution import real_dtype
@@ -87,7 +88,7 @@ def _first_order_ket(h0, v, k, psi0, dark_tol):
     q = jnp.eye(psi0.shape[0], dtype=dtype) - projector
     source = q @ (v @ psi0)
     shifted = h_eff - e0 * jnp.eye(psi0.shape[0], dtype=dtype) + projector
-    psi1 = -(q @ jnp.linalg.solve(shifted, source))
+    psi1 = -(q @ _linalg.solve(shifted, source))
     psi1 = eqx.error_if(
         psi1,
         dark_error > dark_tol,
@@ -118,7 +119,7 @@ def _dense_problem(lindbladian: Lindbladian, unperturbed: Lindbladian, reference
         # The dark state minimises ⟨K⟩ = Σ_k ‖L_k ψ‖² up to the shift; take the lowest eigenvector
         # of K and check darkness below. Fixed: no gradient through the choice.
         k = jax.lax.stop_gradient(jnp.einsum("kji,kjl->il", jumps.conj(), jumps))
-        values, vectors = jnp.linalg.eigh(k)
+        values, vectors = _linalg.eigh(k)
         psi0 = vectors[:, 0]
         if lindbladian.n > 1:
             gap = values[1] - values[0]

@@ -7,9 +7,10 @@ r"""The steady-state entry point and the protocol every steady-state solver foll
 with E = ``lindbladian.identity_state()`` (tr E = 1; I/n for a dense Lindbladian), which is
 invertible exactly when the steady state is unique: taking the trace of A(ρ) = 0 gives tr ρ = 0
 (L preserves the trace) and then L(ρ) = 0, so ρ = 0 unless ker L holds more than ρ_ss. Its
-solution has tr ρ = 1 and L(ρ) = 0. Derivatives come from lineax's implicit rules for
-``linear_solve``: ρ' = A⁻¹(−A'ρ) (the s-terms cancel since tr ρ = 1), and reverse mode solves
-with Aᵀ reusing the factorisation or the transposed preconditioner.
+solution has tr ρ = 1 and L(ρ) = 0. Derivatives come from the implicit rule (``qdiss._adjoint``):
+ρ' = A⁻¹(−A'ρ) (the s-terms cancel since tr ρ = 1), and reverse mode solves with Aᵀ reusing the
+factorisation or the transposed preconditioner. A derivative solve that fails, or a forward solve
+that failed, gives NaN derivatives, never an exception (with ``throw=False``).
 
 **Representations.** ρ has the Lindbladian's ``state_shape`` (``(n, n)`` for a dense one, the
 padded blocks ``(B, D, D)`` of a permutation-invariant one). Padding entries (``padding_mask``)
@@ -30,6 +31,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array
 
+from ._adjoint import poison_derivative
 from ._lindbladian import AbstractLindbladian
 from ._solution import RESULTS, SteadyStateSolution, SteadyStateStats, real_dtype
 
@@ -261,6 +263,8 @@ def _steady_state_jit(lindbladian, solver, rho0, throw: bool) -> SteadyStateSolu
     problem = DeflatedProblem.build(lindbladian)
     raw = solver.solve(problem, rho0)
     rho, stats, result = _check(problem, solver, raw)
+    # A failed solve's ρ is not a steady state: its derivatives are NaN (qdiss._adjoint).
+    rho = poison_derivative(rho, result != RESULTS.successful)
     if throw:
         rho = result.error_if(rho, result != RESULTS.successful)
     return SteadyStateSolution(

@@ -36,6 +36,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from . import _linalg
+
 __all__ = [
     "AbstractChannel",
     "KrausChannel",
@@ -142,7 +144,7 @@ class AbstractChannel(eqx.Module):
         """
         di, do = self.d_in, self.d_out
         j = self.choi(dtype)
-        lam, vecs = jnp.linalg.eigh((j + j.conj().T) / 2)
+        lam, vecs = _linalg.eigh_differentiable((j + j.conj().T) / 2)
         lam, vecs = lam[::-1], vecs[:, ::-1]
         weights = jnp.sqrt(jnp.maximum(lam, 0.0)).astype(vecs.dtype)
         ops = (vecs * weights).T.reshape(di * do, di, do)
@@ -298,7 +300,7 @@ def tensor(*channels: AbstractChannel) -> AbstractChannel:
 def is_completely_positive(channel: AbstractChannel, tol: float = 1e-10) -> Array:
     """Choi's theorem: E is CP iff J ⪰ 0. True when λ_min(J) ≥ −tol (a JAX boolean)."""
     j = channel.choi()
-    return jnp.min(jnp.linalg.eigvalsh((j + j.conj().T) / 2)) >= -tol
+    return jnp.min(_linalg.eigvalsh((j + j.conj().T) / 2)) >= -tol
 
 
 def is_trace_preserving(channel: AbstractChannel, tol: float = 1e-10) -> Array:
@@ -407,7 +409,7 @@ def _check_gamma(gamma, taus, d: int):
                 "temperature (P_min = 0) no such channel exists."
             )
     else:
-        p_min = jnp.min(jnp.stack([jnp.min(jnp.linalg.eigvalsh(t)) for t in taus]))
+        p_min = jnp.min(jnp.stack([jnp.min(_linalg.eigvalsh(t)) for t in taus]))
         bad = (gamma <= 0) | (gamma > d * p_min * (1 + 1e-12))
         gamma = eqx.error_if(gamma, bad, "`gamma` must satisfy 0 < γ ≤ d·P_min.")
     return gamma

@@ -9,15 +9,18 @@ algorithm (Saad & Schultz 1986; Saad, *Iterative Methods for Sparse Linear Syste
 - Arnoldi with modified Gram–Schmidt against the k vectors built so far (k dot products and
   updates at step k, not ``restart + 1``),
 - Givens rotations of the Hessenberg matrix, so the residual norm |g_{k+1}| of the least-squares
-  problem is known at every step and a cycle stops as soon as it is below the tolerance,
+  problem is known at every step and a cycle stops as soon as it is below the tolerance; the
+  small triangular system is solved by back substitution in plain XLA (no LAPACK call, so no
+  batched LAPACK kernel under ``vmap``),
 - the true residual ‖b − A y‖ is recomputed at each restart and decides convergence:
   ‖b − A y‖₂ ≤ ``atol`` + ``rtol``·‖b‖₂.
 
 A cycle also stops at a (lucky) breakdown, h_{k+1,k} ≈ 0. ``max_steps`` bounds the number of
 cycles; if the true residual has not decreased for ``stagnation_iters`` cycles the solve stops with
 ``RESULTS.stagnation``. No preconditioner option: precondition the operator (right
-preconditioning, as ``Krylov`` does). Gradients come from lineax's rules for ``linear_solve``
-(``transpose`` / ``conj`` act on the operator), never by differentiating the iteration.
+preconditioning, as ``Krylov`` does). Gradients come from the implicit rule
+(``qdiss._adjoint``), never by differentiating the iteration; ``transpose`` / ``conj`` act on
+the operator.
 """
 
 from __future__ import annotations
@@ -27,9 +30,21 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import lineax as lx
-from jax.scipy.linalg import solve_triangular
 
 __all__ = ["RestartedGMRES"]
+
+
+def _back_substitute(r, g):
+    """z with R z = g for an upper-triangular ``(m, m)`` R, in plain XLA operations (a loop over
+    rows): no LAPACK/BLAS triangular-solve kernel, so a ``vmap`` of many GMRES never runs batched
+    LAPACK calls (``qdiss._linalg``'s module docstring says why)."""
+    m = g.shape[0]
+
+    def row(k, z):
+        i = m - 1 - k
+        return z.at[i].set((g[i] - jnp.dot(r[i], z)) / r[i, i])
+
+    return jax.lax.fori_loop(0, m, row, jnp.zeros_like(g))
 
 
 def _dot(a, b):
@@ -126,7 +141,7 @@ class RestartedGMRES(lx.AbstractLinearSolver):
             used = index < k
             r_mat = jnp.where(used[:, None] & used[None, :], hess[:m, :m], 0)
             r_mat = r_mat + jnp.diag(jnp.where(used, 0, 1).astype(dtype))
-            z = solve_triangular(r_mat, jnp.where(used, g[:m], 0), lower=False)
+            z = _back_substitute(r_mat, jnp.where(used, g[:m], 0))
             y = y + jnp.tensordot(z, basis[:m], axes=1)
             return y, k
 

@@ -16,7 +16,8 @@ class NormalisedSolver(lx.AbstractLinearSolver):
     lineax's iterative solvers stop on |r_i| ≤ atol + rtol·|b_i| elementwise, so a fixed ``atol``
     means different things for the primal solve and for the tangent and transposed solves that
     implicit differentiation runs with the same solver. Normalising b first makes ``atol`` (and
-    the initial guess) relative to ‖b‖ in all of them. A zero right-hand side returns zero.
+    the initial guess) relative to ‖b‖ in all of them. A zero right-hand side returns zero; a
+    non-finite one is passed on (the inner solver then fails), never mapped to zero.
     """
 
     inner: lx.AbstractLinearSolver
@@ -26,13 +27,14 @@ class NormalisedSolver(lx.AbstractLinearSolver):
 
     def compute(self, state, vector, options: dict[str, Any]):
         norm = jnp.linalg.norm(vector)
-        safe = jnp.where(norm > 0, norm, 1.0).astype(vector.dtype)
+        zero = norm == 0  # a NaN right-hand side is not zero: it must give a NaN/failed solve
+        safe = jnp.where(zero, 1.0, norm).astype(vector.dtype)
         options = dict(options)
         if "y0" in options:
             options["y0"] = options["y0"] / safe
         solution, result, stats = self.inner.compute(state, vector / safe, options)
-        solution = jnp.where(norm > 0, solution * safe, jnp.zeros_like(solution))
-        result = lx.RESULTS.where(norm > 0, result, lx.RESULTS.successful)
+        solution = jnp.where(zero, jnp.zeros_like(solution), solution * safe)
+        result = lx.RESULTS.where(zero, lx.RESULTS.successful, result)
         return solution, result, stats
 
     def transpose(self, state, options: dict[str, Any]):

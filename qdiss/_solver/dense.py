@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import lineax as lx
 
+from .. import _linalg
+from .._adjoint import attach_implicit_derivative
 from .._solution import RESULTS
 from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve, estimate_inverse_norm
 
 __all__ = ["DenseLU"]
+
+
+def _finite_or_singular(x: jax.Array) -> RESULTS:
+    """An LU solve has no convergence to fail; a non-finite solution means an exactly singular
+    (zero) pivot, reported as ``singular`` (``steady_state`` turns it into ``non_unique``)."""
+    return RESULTS.where(jnp.all(jnp.isfinite(x)), RESULTS.successful, RESULTS.singular)
 
 
 class DenseLU(AbstractSteadyStateSolver):
@@ -18,9 +25,10 @@ class DenseLU(AbstractSteadyStateSolver):
     A is formed on the unknowns only (``DeflatedProblem.matrix``: for a dense Lindbladian the
     n² entries of ρ, for a permutation-invariant one the Σ_j (2j+1)² entries of its blocks).
     Cost O(n⁶) time and O(n⁴) memory: the solver of choice up to n ≈ 60 on CPU and a few hundred
-    on a GPU. The factorisation is reused for the condition estimate (``condition_iterations``
-    rounds of power iteration on A⁻ᴴA⁻¹) and by lineax for the transposed solve of reverse-mode
-    gradients.
+    on a GPU. The factorisation (``qdiss._linalg.lu_factor``: one matrix at a time, also under
+    ``vmap``) is reused for the condition estimate (``condition_iterations`` rounds of power
+    iteration on A⁻ᴴA⁻¹) and for the transposed solve of reverse-mode gradients
+    (``qdiss._adjoint.implicit_linear_solve``).
     """
 
     residual_tol: float | None = None
@@ -29,28 +37,33 @@ class DenseLU(AbstractSteadyStateSolver):
 
     def solve(self, problem: DeflatedProblem, rho0: jax.Array | None) -> RawSolve:
         del rho0  # a direct solve has no use for an initial guess
-        operator = lx.MatrixLinearOperator(problem.matrix())
-        lu = lx.LU()
-        state = lu.init(jax.lax.stop_gradient(operator), {})
+        factors = _linalg.lu_factor(problem.matrix())
         rhs = problem.rhs()
-        b = problem.to_physical(rhs)
-        sol = lx.linear_solve(operator, b, lu, state=state, throw=False)
 
-        stopped = jax.lax.stop_gradient(operator)
-        t_state, _ = lu.transpose(state, {})
+        def matvec(v):  # A on the unknowns, matrix-free: its derivative costs O(n³), not O(n⁴)
+            return problem.to_physical(problem.mv(problem.from_physical(v)))
 
         def solve(v):
-            return lx.linear_solve(stopped, v, lu, state=state, throw=False).value
+            x = _linalg.lu_solve(factors, v)
+            return x, _finite_or_singular(x)
 
-        def solve_adjoint(v):
-            w = lx.linear_solve(stopped.T, v.conj(), lu, state=t_state, throw=False)
-            return w.value.conj()
+        def transpose_solve(v):
+            x = _linalg.lu_solve(factors, v, trans=1)
+            return x, _finite_or_singular(x)
+
+        x, result = solve(problem.to_physical(rhs))
+        x = attach_implicit_derivative(matvec, x, solve, transpose_solve)
 
         start = problem.to_physical(problem.random_vector(1234))
-        inverse_norm = estimate_inverse_norm(solve, solve_adjoint, start, self.condition_iterations)
+        inverse_norm = estimate_inverse_norm(
+            lambda v: _linalg.lu_solve(factors, v),
+            lambda v: _linalg.lu_solve(factors, v, trans=2),
+            start,
+            self.condition_iterations,
+        )
         return RawSolve(
-            rho=problem.solve_padding(rhs, sol.value),
-            result=RESULTS.promote(sol.result),
+            rho=problem.solve_padding(rhs, x),
+            result=result,
             num_steps=jnp.ones((), jnp.int32),
             inverse_norm=inverse_norm,
         )

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import lineax as lx
 
 from .. import _linalg
+from .._adjoint import attach_implicit_derivative
 from .._lindbladian import Lindbladian
 from .._permutation import PermutationInvariantLindbladian
 from .._solution import RESULTS
@@ -32,12 +33,13 @@ class Krylov(AbstractSteadyStateSolver):
     iteration: the solver for large n and for GPUs. ``rho0`` warm-starts the iteration
     (y0 = P ρ0).
 
-    For a dense Lindbladian the GMRES is lineax's (stopping test |r_i| ≤ rtol/n elementwise
-    for ‖b‖ = 1). For a state with padding (the permutation-invariant blocks) the iteration runs
-    on the vector of unknowns, with qdiss's ``RestartedGMRES`` (``_gmres.py``), which stops
-    inside a restart cycle as soon as ‖r‖₂ ≤ rtol·‖b‖₂ and orthogonalises only against the
-    vectors built so far: at 10⁵–10⁶ unknowns lineax's fixed-length cycles cost several times
-    more. ``num_steps`` counts restart cycles (lineax) or Arnoldi steps (``RestartedGMRES``).
+    The GMRES is qdiss's ``RestartedGMRES`` (``_gmres.py``), which stops inside a restart cycle
+    as soon as ‖r‖₂ ≤ rtol·‖b‖₂, orthogonalises only against the vectors built so far (at
+    10⁵–10⁶ unknowns lineax's fixed-length cycles cost several times more) and calls no LAPACK
+    kernel (lineax's GMRES solves its least-squares problems by a batched LAPACK QR under
+    ``vmap``, the kernels that deadlocked jaxlib 0.10.2). States with padding (the
+    permutation-invariant blocks) are iterated on as the vector of their unknowns.
+    ``num_steps`` counts Arnoldi steps (matrix–vector products).
 
     Preconditioners (``preconditioner``; see ``_preconditioner.py``):
 
@@ -56,8 +58,10 @@ class Krylov(AbstractSteadyStateSolver):
       blockwise O(N⁴) step per iteration.
     ``None`` picks the default for the Lindbladian.
 
-    Gradients: lineax differentiates the solve implicitly; reverse mode runs one GMRES with the
-    transposed operator P⁻ᵀAᵀ (a plain transpose, not a conjugate one).
+    Gradients: the implicit rule (``qdiss._adjoint``): forward mode runs one GMRES per tangent,
+    reverse mode one GMRES with the transposed operator P⁻ᵀAᵀ (a plain transpose, not a
+    conjugate one). A derivative solve that fails gives NaN derivatives, never an exception
+    (also in float32, where the transposed solve may stagnate before the forward one).
 
     Uniqueness: with ``check_uniqueness`` (default) one more solve with a pseudo-random
     right-hand side v bounds ‖A⁻¹‖ ≥ ‖A⁻¹v‖; a singular A makes that solve fail or blow up, and
@@ -102,25 +106,16 @@ class Krylov(AbstractSteadyStateSolver):
     def _linear_solver(
         self, problem: DeflatedProblem, rtol: float | None = None
     ) -> lx.AbstractLinearSolver:
+        """Restarted GMRES stopping at ‖r‖₂ ≤ rtol·‖b‖₂ (``_gmres.py``), for every
+        representation: it stops inside a cycle, orthogonalises only against the vectors built
+        so far and calls no LAPACK kernel (its small triangular solve is plain XLA), so a
+        ``vmap`` of Krylov solves never runs batched LAPACK calls."""
         eps = float(jnp.finfo(problem.dtype).eps)
         default = self.rtol if self.rtol is not None else (1e-12 if eps < 1e-10 else 1e-6)
         rtol = default if rtol is None else max(rtol, default)
-        if not isinstance(problem.lindbladian, Lindbladian):
-            # Large block states: GMRES that stops inside a cycle, test ‖r‖₂ ≤ rtol·‖b‖₂.
-            inner = RestartedGMRES(
-                rtol=rtol,
-                atol=0.0,
-                max_steps=self.max_steps,
-                restart=self.restart,
-                stagnation_iters=self.stagnation_iters,
-            )
-            return NormalisedSolver(inner)
-        # Right-hand sides are normalised to ‖b‖_F = 1, so a typical entry is 1/√(unknowns)
-        # (1/n for a dense ρ).
-        atol = rtol / math.sqrt(problem.size)
-        inner = lx.GMRES(
+        inner = RestartedGMRES(
             rtol=rtol,
-            atol=atol,
+            atol=0.0,
             max_steps=self.max_steps,
             restart=self.restart,
             stagnation_iters=self.stagnation_iters,
@@ -129,7 +124,8 @@ class Krylov(AbstractSteadyStateSolver):
 
     def solve(self, problem: DeflatedProblem, rho0: jax.Array | None) -> RawSolve:
         work, precond, rotation = self._working_problem(problem)
-        operator = _preconditioned_operator(work, precond)
+        operator = _preconditioned_operator(work, precond)  # carries the gradient
+        stopped = _preconditioned_operator(jax.lax.stop_gradient(work), precond)
         solver = self._linear_solver(problem)
         options = {}
         if rho0 is not None:
@@ -138,12 +134,22 @@ class Krylov(AbstractSteadyStateSolver):
             options["y0"] = jax.lax.stop_gradient(_pack(work, precond.apply(rho0)))
         # the right-hand side s·E (E = I/n for a dense ρ) is the same in every orthonormal basis
         rhs = _pack(work, work.rhs())
-        sol = lx.linear_solve(operator, rhs, solver, options=options, throw=False)
-        rho = precond.apply_inverse(_unpack(work, sol.value))
-        if rotation is not None:
-            rho = rotation @ rho @ rotation.conj().T
+        sol = lx.linear_solve(stopped, rhs, solver, options=options, throw=False)
         result = RESULTS.promote(sol.result)
         steps = jnp.asarray(sol.stats.get("num_steps", 0), jnp.int32)
+
+        def solve(v):
+            out = lx.linear_solve(stopped, v, solver, throw=False)
+            return out.value, RESULTS.promote(out.result)
+
+        def transpose_solve(v):  # P⁻ᵀAᵀ: a plain transpose, not a conjugate one
+            out = lx.linear_solve(stopped.T, v, solver, throw=False)
+            return out.value, RESULTS.promote(out.result)
+
+        y = attach_implicit_derivative(operator.mv, sol.value, solve, transpose_solve)
+        rho = precond.apply_inverse(_unpack(work, y))
+        if rotation is not None:
+            rho = rotation @ rho @ rotation.conj().T
 
         if self.check_uniqueness:
             inverse_norm = self._inverse_norm_bound(work, precond)

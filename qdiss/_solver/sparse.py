@@ -1,11 +1,11 @@
 """Sparse direct solve of the deflated system with SciPy's SuperLU (CPU, through host callbacks).
 
 The factorisation lives on the host, in a bounded LRU cache keyed by an integer handle; the handle
-travels through JAX as an int32 array. A lineax solver (``_SuperLU``) wraps it, so lineax's own
-implicit JVP and transpose rules of ``lx.linear_solve`` give the derivatives, and every solve with
-A or Aᵀ (forward solve, condition estimate, tangent and cotangent solves) reuses the one
-factorisation. The state also carries the Lindbladian's arrays and the scale, so that a handle
-evicted from the cache is refactorised on demand: results never depend on the cache.
+travels through JAX as an int32 array. A lineax solver (``_SuperLU``) wraps it; the derivatives
+come from the implicit rule (``qdiss._adjoint``), and every solve with A or Aᵀ (forward solve,
+condition estimate, tangent and cotangent solves) reuses the one factorisation. The state also
+carries the Lindbladian's arrays and the scale, so that a handle evicted from the cache is
+refactorised on demand: results never depend on the cache.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from jaxtyping import Array
 from scipy.sparse.linalg import splu
 
+from .._adjoint import attach_implicit_derivative
 from .._lindbladian import AbstractLindbladian
 from .._solution import RESULTS
 from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve, estimate_inverse_norm
@@ -261,7 +262,7 @@ class SparseLU(AbstractSteadyStateSolver):
     JAX; an evicted one (a ``vmap`` over more large problems than the cache holds) is
     refactorised on demand, so results stay correct at extra cost.
 
-    **Gradients** come from lineax's implicit rules for ``linear_solve``: the tangent solve
+    **Gradients** come from the implicit rule (``qdiss._adjoint``): the tangent solve
     (forward mode) uses the factorisation of A and the cotangent solve (reverse mode) solves
     with Aᵀ through the same factors (``trans="T"``), so ``jax.grad`` costs one factorisation
     and two triangular-solve pairs. The condition estimate (``condition_iterations`` rounds of
@@ -295,29 +296,29 @@ class SparseLU(AbstractSteadyStateSolver):
         solver = _SuperLU(self.permc_spec)
         stopped = stopped_problem.operator()
         state = solver.init(stopped, options)
-        sol = lx.linear_solve(
-            problem.operator(), problem.rhs(), solver, options=options, state=state, throw=False
-        )
-
         t_state, t_options = solver.transpose(state, options)
 
         def solve(v):
-            return lx.linear_solve(
-                stopped, v, solver, options=options, state=state, throw=False
-            ).value
+            out = lx.linear_solve(stopped, v, solver, options=options, state=state, throw=False)
+            return out.value, RESULTS.promote(out.result)
 
-        def solve_adjoint(v):
-            w = lx.linear_solve(
-                stopped.T, v.conj(), solver, options=t_options, state=t_state, throw=False
+        def transpose_solve(v):
+            out = lx.linear_solve(
+                stopped.T, v, solver, options=t_options, state=t_state, throw=False
             )
-            return w.value.conj()
+            return out.value, RESULTS.promote(out.result)
 
+        rho, result = solve(problem.rhs())
+        rho = attach_implicit_derivative(problem.mv, rho, solve, transpose_solve)
         inverse_norm = estimate_inverse_norm(
-            solve, solve_adjoint, problem.random_vector(1234), self.condition_iterations
+            lambda v: solve(v)[0],
+            lambda v: transpose_solve(v.conj())[0].conj(),
+            problem.random_vector(1234),
+            self.condition_iterations,
         )
         return RawSolve(
-            rho=sol.value,
-            result=RESULTS.promote(sol.result),
+            rho=rho,
+            result=result,
             num_steps=jnp.ones((), jnp.int32),
             inverse_norm=inverse_norm,
         )

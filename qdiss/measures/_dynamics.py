@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .. import _linalg
 from .._lindbladian import AbstractLindbladian
 
 __all__ = ["liouvillian_gap", "liouvillian_spectrum"]
@@ -36,7 +37,7 @@ def liouvillian_spectrum(lindbladian) -> Array:
     the eigenvalue(s) 0. Differentiable through ``jnp.linalg.eig``'s eigenvalue rule
     (``dλ = (V⁻¹ dL V)_ii``) when ``L`` is diagonalisable; not at exceptional points.
     """
-    lam = jnp.linalg.eigvals(_superoperator(lindbladian))
+    lam = _linalg.eigvals_differentiable(_superoperator(lindbladian))
     return lam[jnp.argsort(-jnp.real(lam))]
 
 
@@ -59,7 +60,7 @@ def liouvillian_gap(lindbladian) -> Array:
     accurate only to ~√eps relative and the gradient is finite but meaningless (large, up to
     order 1/√eps), except along directions that keep the defect, such as rescaling L.
     """
-    lam = jnp.linalg.eigvals(_superoperator(lindbladian))
+    lam = _linalg.eigvals_differentiable(_superoperator(lindbladian))
     zero = jnp.argmin(jnp.abs(lam))
     rates = jnp.where(jnp.arange(lam.shape[0]) == zero, -jnp.inf, jnp.real(lam))
     return -jnp.max(rates)

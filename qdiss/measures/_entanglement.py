@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .. import _linalg
 from ._states import (
     _bipartite_dims,
     _check_square,
@@ -117,7 +118,7 @@ def is_ppt(rho: Array, dims: tuple[int, ...] | None = None, sys=0, atol=None) ->
     """
     rho = _check_square(rho)
     dims = _bipartite_dims(rho, dims)
-    w = jnp.linalg.eigvalsh(partial_transpose(rho, dims, sys))
+    w = _linalg.eigvalsh_differentiable(partial_transpose(rho, dims, sys))
     if atol is None:
         atol = 1000 * _rank_tol(_real_trace(rho), rho.shape[0], w.dtype)
     return w[0] >= -atol

@@ -40,6 +40,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .. import _linalg
+
 __all__ = [
     "expect",
     "fidelity",
@@ -135,20 +137,20 @@ def _rank_tol(scale: Array, n: int, dtype) -> Array:
 @jax.custom_jvp
 def _eigvalsh(a: Array) -> Array:
     """Ascending eigenvalues of a Hermitian matrix; derivative dλᵢ = Re⟨uᵢ|dA|uᵢ⟩ (rule 2)."""
-    return jnp.linalg.eigvalsh(a)
+    return _linalg.eigvalsh(a)
 
 
 @_eigvalsh.defjvp
 def _eigvalsh_jvp(primals, tangents):
     (a,), (da,) = primals, tangents
-    w, v = jnp.linalg.eigh(a)
+    w, v = _linalg.eigh(a)
     dw = jnp.real(jnp.einsum("ji,jk,ki->i", v.conj(), da.astype(v.dtype), v))
     return w, dw.astype(w.dtype)
 
 
 def _clipped_eigh(a: Array) -> tuple[Array, Array]:
     """eigh with eigenvalues at or below the numerical-rank tolerance set to 0."""
-    w, v = jnp.linalg.eigh(a)
+    w, v = _linalg.eigh(a)
     tol = _rank_tol(jnp.max(jnp.abs(w)), a.shape[-1], w.dtype)
     return jnp.where(w > tol, w, 0.0), v
 
@@ -178,13 +180,13 @@ def _psd_sqrt_jvp(primals, tangents):
 @jax.custom_jvp
 def _svdvals(x: Array) -> Array:
     """Descending singular values; derivative dsᵢ = Re(aᵢ† dX bᵢ) (gap-free, like rule 2)."""
-    return jnp.linalg.svd(x, compute_uv=False)
+    return _linalg.svdvals(x)
 
 
 @_svdvals.defjvp
 def _svdvals_jvp(primals, tangents):
     (x,), (dx,) = primals, tangents
-    a, s, bh = jnp.linalg.svd(x)
+    a, s, bh = _linalg.svd(x)
     ds = jnp.real(jnp.einsum("ji,jk,ik->i", a.conj(), dx.astype(a.dtype), bh.conj()))
     return s, ds.astype(s.dtype)
 
@@ -225,7 +227,7 @@ def von_neumann_entropy(rho: Array) -> Array:
 def _root_fidelity_parts(rho: Array, sigma: Array):
     """√ρ, √σ and the SVD of X = √σ √ρ: tr √(√ρσ√ρ) = Σ svd(X) (M = √ρσ√ρ = X†X)."""
     sqrt_rho, sqrt_sigma = _psd_sqrt(rho), _psd_sqrt(sigma)
-    a, s, bh = jnp.linalg.svd(sqrt_sigma @ sqrt_rho)
+    a, s, bh = _linalg.svd(sqrt_sigma @ sqrt_rho)
     return sqrt_rho, sqrt_sigma, a, s, bh
 
 

@@ -21,7 +21,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .. import channels
+from .. import _linalg, channels
 
 __all__ = ["GHZLocalThermalisation", "LocalThermalisation", "maximal_gamma"]
 
@@ -60,7 +60,7 @@ def maximal_gamma(taus) -> Array:
     """γ_max = d·P_min, P_min the smallest eigenvalue of the local states ``taus`` (N, d, d)."""
     taus = jnp.asarray(taus)
     d = taus.shape[-1]
-    return d * jnp.min(jnp.linalg.eigvalsh(taus))
+    return d * jnp.min(_linalg.eigvalsh_differentiable(taus))
 
 
 class LocalThermalisation(eqx.Module):

@@ -60,6 +60,7 @@ import numpy as np
 import scipy.linalg
 from jaxtyping import Array
 
+from .. import _linalg
 from .._lindbladian import Lindbladian
 
 __all__ = [
@@ -296,7 +297,7 @@ def gaussian_collective_moments(delta, G, kappa, r, phi) -> CollectiveMoments:
     for sign in (1.0, -1.0):
         re_m, im_m = sign * sc * jnp.cos(phi), sign * sc * jnp.sin(phi)
         rhs = jnp.stack([kappa * N, kappa * re_m, kappa * im_m - G])
-        n, x, y = jnp.linalg.solve(A, rhs)
+        n, x, y = _linalg.solve(A, rhs)
         out += [n, jax.lax.complex(x, y)]
     return CollectiveMoments(*out)
 

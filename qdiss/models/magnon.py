@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .. import measures
+from .. import _linalg, measures
 from .._baths import bose_occupation, thermal_bath_jumps
 from .._lindbladian import Lindbladian
 from .emitters import site_operators
@@ -110,7 +110,7 @@ def markov_chain_steady_state(eta, rate, mu, temperature, omega=1.0) -> Array:
     )
     a = q.at[3].set(jnp.ones(4, q.dtype))
     b = jnp.zeros(4, q.dtype).at[3].set(1.0)
-    return jnp.linalg.solve(a, b)
+    return _linalg.solve(a, b)
 
 
 def closed_form_concurrence(eta, rate, mu, temperature, omega=1.0) -> Array:
