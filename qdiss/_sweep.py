@@ -50,13 +50,10 @@ devices only (``devices=jax.local_devices()``) is not gathered. Tested with two 
 machine (CPU devices, gloo collectives, two devices each: tests/test_sweep_multihost.py), not yet
 across machines or on GPUs.
 
-**CPU deadlock (jaxlib 0.10).** A batched LAPACK LU (DenseLU with ``chunk_size`` ≥ 2) splits
-its batch over XLA's intra-op thread pool (one thread per core) and blocks a pool thread until
-the pieces are done; when every pool thread blocks that way at once (several devices, each in
-an LU), nothing is left to run the pieces and the sweep hangs (native stacks: every pool thread
-in ``jax::ParallelBatchMap`` → ``BlockingCounter::Wait``). Seen with two forced host devices on
-a two-core machine (chunks of 2, 144 × 144 LUs), in one process and in two; ``chunk_size=1``
-(unbatched LUs) ran in every try.
+**No CPU deadlock.** jaxlib 0.10.2 deadlocked when batched LAPACK kernels ran at once (a
+DenseLU sweep over two forced host devices with ``chunk_size`` ≥ 2 hung). qdiss now needs jaxlib
+≥ 0.12, where that sweep (16 × 16 points, n = 12, chunks of 2) finished 3 times out of 3, and no
+qdiss solve hands LAPACK a batch (``qdiss/_linalg.py``; tests/test_no_hang.py).
 """
 
 from __future__ import annotations

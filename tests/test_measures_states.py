@@ -346,6 +346,10 @@ def test_float32_inputs():
     for f in functions:
         values = jax.jit(jax.vmap(f))(single)
         assert values.dtype == jnp.float32
-        reference = jax.jit(jax.vmap(f))(jnp.asarray(states))
-        np.testing.assert_allclose(np.asarray(values), np.asarray(reference), atol=2e-5)
+        reference = np.asarray(jax.jit(jax.vmap(f))(jnp.asarray(states)))
+        # Where the value is a division by round-off (the Wineland parameter of a state with zero
+        # mean spin: 1/0), only "huge or inf" is reproducible across precisions and jax versions.
+        tame = np.abs(reference) < 1e6
+        np.testing.assert_allclose(np.asarray(values)[tame], reference[tame], atol=2e-5)
+        assert np.all(np.abs(np.asarray(values)[~tame]) > 1e6)
         assert np.all(np.isfinite(np.asarray(jax.jit(jax.vmap(jax.grad(f)))(single))))

@@ -1,4 +1,4 @@
-"""Matrix-free Krylov (lineax GMRES) with a diagonal-basis preconditioner."""
+"""Matrix-free Krylov (restarted GMRES) with a diagonal-basis preconditioner."""
 
 from __future__ import annotations
 
