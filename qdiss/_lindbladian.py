@@ -70,6 +70,32 @@ class AbstractLindbladian(eqx.Module):
         """An upper bound on the induced Frobenius norm ‖L‖ = max ‖L(ρ)‖_F / ‖ρ‖_F (a constant
         for differentiation: no gradient flows through it)."""
 
+    def inputs_finite(self) -> Array:
+        """True when every floating-point leaf (Hamiltonian, jump operators, rates) is finite.
+
+        Concrete inputs are checked at construction (``ValueError``); traced ones (under ``jit``,
+        ``vmap``, ``grad``) cannot be, so :func:`qdiss.steady_state` checks them here and reports
+        ``RESULTS.nonfinite`` for the offending point only.
+        """
+        leaves = jax.tree_util.tree_leaves(eqx.filter(self, eqx.is_inexact_array))
+        return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves] or [jnp.array(True)]))
+
+    def hamiltonian_hermitian(self) -> Array:
+        """True when the Hamiltonian is Hermitian to the constructor's tolerance (default: True,
+        for representations Hermitian by construction). Checked by :func:`qdiss.steady_state`
+        for traced inputs, which the constructor cannot check (``RESULTS.not_hermitian``)."""
+        return jnp.array(True)
+
+    def is_closed(self) -> Array:
+        """True when there is no dissipation at all (every jump operator, or rate, exactly 0).
+
+        Default: every decay rate −Im (H_eff)_ii = ½(Σ_k L_k†L_k)_ii is 0 (each is a sum of
+        |entries|², so all vanish exactly when every L_k does). With n ≥ 2 the steady state of a
+        closed system is not unique (every function of H is stationary).
+        """
+        diagonal = jnp.diagonal(self.effective_hamiltonian(), axis1=-2, axis2=-1)
+        return jnp.all(jnp.imag(diagonal) == 0)
+
     @property
     def state_shape(self) -> tuple[int, ...]:
         """Shape of one state in this representation: ``(n, n)`` for a dense Lindbladian."""
@@ -144,8 +170,46 @@ def _is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
+def _qutip_kind(x) -> str | None:
+    """``"qobj"`` / ``"qobjevo"`` for QuTiP objects (duck-typed: qutip is optional), else None."""
+    module = type(x).__module__ or ""
+    if not module.startswith("qutip"):
+        return None
+    if hasattr(x, "full") and hasattr(x, "dims"):
+        return "qobj"
+    return "qobjevo" if type(x).__name__ == "QobjEvo" else "other"
+
+
+def _check_qutip(x, name: str) -> None:
+    """Reject QuTiP objects that are not constant operators, naming what to pass instead."""
+    kind = _qutip_kind(x)
+    if kind is None:
+        return
+    if kind != "qobj":
+        raise TypeError(
+            f"`{name}` is a time-dependent QuTiP {type(x).__name__}; a steady state needs a "
+            f"constant operator: pass a Qobj (e.g. `{name}(t)` at a fixed time, or its constant "
+            "part)."
+        )
+    qtype = getattr(x, "type", "oper")
+    if qtype == "super":
+        raise ValueError(
+            f"`{name}` is a QuTiP superoperator (type 'super', shape {tuple(x.shape)}); "
+            "`Lindbladian` takes the Hamiltonian and the jump operators themselves (type 'oper'), "
+            "not superoperators built from them (spre, lindblad_dissipator, liouvillian...)."
+        )
+    if qtype != "oper":
+        raise ValueError(
+            f"`{name}` is a QuTiP {qtype} of shape {tuple(x.shape)}, not an operator: pass an "
+            "(n, n) operator (type 'oper'); for a state ψ the projector is `qutip.ket2dm(psi)`."
+        )
+
+
 def _to_array(x, name: str):
-    """Convert one operator (numpy/jax array, dynamiqs QArray, QuTiP Qobj) to a jax array."""
+    """Convert one operator (numpy/jax array, dynamiqs QArray, QuTiP Qobj) to a jax array.
+
+    The dtype is kept as given (integers too); :func:`_complex_dtype` picks the precision."""
+    _check_qutip(x, name)
     if hasattr(x, "to_jax"):  # dynamiqs QArray
         return x.to_jax()
     if hasattr(x, "full") and hasattr(x, "dims"):  # qutip Qobj
@@ -159,16 +223,43 @@ def _to_array(x, name: str):
     )
 
 
-def _infer_dims(x) -> tuple[int, ...] | None:
+def _complex_dtype(*dtypes) -> jnp.dtype:
+    """The complex dtype of a Lindbladian built from inputs of these dtypes.
+
+    Inputs that carry a precision (floating or complex) set it: complex64 from float32 or
+    complex64 inputs only, complex128 as soon as one input is float64/complex128 (where JAX's
+    x64 mode allows it). Integer (and other exact) inputs carry none: a Lindbladian built only
+    from them, such as ``np.diag(np.arange(n))`` or an integer Pauli matrix, gets JAX's default
+    complex dtype (complex128 with ``jax_enable_x64``, complex64 without).
+    """
+    inexact = [d for d in dtypes if jnp.issubdtype(d, jnp.inexact)]
+    if not inexact:
+        return jnp.dtype(jnp.result_type(complex))  # canonical: follows jax_enable_x64
+    with jax.numpy_dtype_promotion("standard"):  # explicit: mixed precisions widen
+        return jnp.dtype(jnp.result_type(*inexact, jnp.complex64))
+
+
+def _infer_dims(x, n: int) -> tuple[int, ...] | None:
+    """Subsystem dims of a QArray/Qobj input, or None. QuTiP energy-restricted (ENR) operators
+    list the dims of the unrestricted modes, whose product is not n: those fall back to None
+    (one factor (n,))."""
     dims = getattr(x, "dims", None)
     if dims is None:
         return None
-    if hasattr(x, "full"):  # qutip: [[2, 3], [2, 3]]
-        return tuple(int(d) for d in dims[0])
-    return tuple(int(d) for d in dims)  # dynamiqs: (2, 3)
+    try:
+        if hasattr(x, "full"):  # qutip: [[2, 3], [2, 3]]
+            dims = tuple(int(d) for d in dims[0])
+        else:
+            dims = tuple(int(d) for d in dims)  # dynamiqs: (2, 3)
+    except (TypeError, ValueError):
+        return None
+    if not dims or any(d <= 0 for d in dims) or int(np.prod(dims)) != n:
+        return None
+    return dims
 
 
 def _stack_jump_ops(jump_ops, n_hint: int | None):
+    _check_qutip(jump_ops, "jump_ops")
     if isinstance(jump_ops, jax.Array | np.ndarray):
         return jnp.asarray(jump_ops)
     if isinstance(jump_ops, Sequence) and not isinstance(jump_ops, str):
@@ -180,8 +271,12 @@ def _stack_jump_ops(jump_ops, n_hint: int | None):
             raise ValueError(
                 f"`jump_ops` must all have the same shape (n, n); got shapes {sorted(shapes)}."
             )
-        with jax.numpy_dtype_promotion("standard"):  # a list may mix real and complex ops
-            dtype = jnp.result_type(*ops)
+        dtypes = [op.dtype for op in ops]  # a list may mix int, real and complex operators
+        if any(jnp.issubdtype(d, jnp.inexact) for d in dtypes):
+            dtype = _complex_dtype(*dtypes)
+        else:  # exact (integer) operators only: the precision is chosen with H's dtype
+            with jax.numpy_dtype_promotion("standard"):
+                dtype = jnp.result_type(*dtypes)
         return jnp.stack([op.astype(dtype) for op in ops])
     return _to_array(jump_ops, "jump_ops")
 
@@ -195,7 +290,20 @@ class Lindbladian(AbstractLindbladian):
     - ``jump_ops``: a ``(k, n, n)`` array or a list of ``k`` operators; rates are folded in
       (``L = √γ · op``). An empty list is a closed system.
     - ``dims``: subsystem dimensions (static metadata), product ``n``; inferred from QArray/Qobj
-      inputs when not given.
+      inputs when not given (QuTiP energy-restricted operators, ``qutip.enr_destroy`` etc.,
+      whose dims do not multiply to n, give one factor ``(n,)``).
+
+    **dtype.** Inputs that carry a precision set it: float32/complex64 inputs give a complex64
+    Lindbladian, float64/complex128 ones complex128. Integer inputs (``np.diag(np.arange(n))``,
+    an integer Pauli matrix) carry none and give JAX's default complex dtype: complex128 with
+    ``jax_enable_x64``, complex64 without.
+
+    **Checks.** Concrete inputs raise ``ValueError`` here when they hold NaN/inf or when H is
+    not Hermitian (max |H − H†| > 1e-8 · max(max |H|, 1)); a QuTiP ``QobjEvo``, superoperator or
+    ket raises ``TypeError``/``ValueError``. Traced inputs (under ``jit``/``vmap``/``grad``)
+    cannot be checked here without aborting a whole batch: :func:`qdiss.steady_state` checks
+    them for each point and reports ``RESULTS.nonfinite`` / ``RESULTS.not_hermitian`` (raised
+    with ``throw=True``).
 
     The fields are the pytree leaves ``H`` (complex ``(n, n)``) and ``jump_ops`` (complex
     ``(k, n, n)``), so ``jax.grad`` reaches everything that enters them.
@@ -206,7 +314,8 @@ class Lindbladian(AbstractLindbladian):
     dims: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(self, H, jump_ops=(), dims=None):
-        inferred_dims = _infer_dims(H)
+        _check_qutip(H, "H")
+        source = H
         H = _to_array(H, "H")
         if H.ndim != 2 or H.shape[0] != H.shape[1]:
             raise ValueError(f"`H` must be a square matrix of shape (n, n); got shape {H.shape}.")
@@ -226,21 +335,22 @@ class Lindbladian(AbstractLindbladian):
         for name, x in (("H", H), ("jump_ops", Ls)):
             if not jnp.issubdtype(x.dtype, jnp.number) or jnp.issubdtype(x.dtype, jnp.bool_):
                 raise TypeError(f"`{name}` must hold numbers; got dtype {x.dtype}.")
-        with jax.numpy_dtype_promotion("standard"):  # explicit: mixed precisions widen
-            dtype = jnp.result_type(H.dtype, Ls.dtype, jnp.complex64)
-        if not jnp.issubdtype(dtype, jnp.complexfloating):
-            dtype = jnp.complex64
+        dtype = _complex_dtype(H.dtype, Ls.dtype)
         H = H.astype(dtype)
         Ls = Ls.astype(dtype)
 
         if dims is None:
-            dims = inferred_dims if inferred_dims is not None else (n,)
+            inferred = _infer_dims(source, n)
+            dims = inferred if inferred is not None else (n,)
         dims = tuple(int(d) for d in np.atleast_1d(dims))
         if any(d <= 0 for d in dims) or int(np.prod(dims)) != n:
             raise ValueError(
                 f"`dims` must be positive subsystem sizes whose product is n = {n}; got {dims}."
             )
 
+        # Concrete inputs are checked here. Traced ones (jit, vmap, grad) are not: an error
+        # here would abort a whole vmap batch, so steady_state checks them per point instead
+        # (inputs_finite, hamiltonian_hermitian -> RESULTS.nonfinite / not_hermitian).
         if _is_concrete(H) and _is_concrete(Ls):
             for name, x in (("H", H), ("jump_ops", Ls)):
                 if not bool(jnp.all(jnp.isfinite(x))):
@@ -252,15 +362,18 @@ class Lindbladian(AbstractLindbladian):
                     f"`H` must be Hermitian: max |H − H†| = {herm_err:.3g} (tolerance "
                     f"{_HERMITIAN_RTOL:g} relative to max |H| = {scale:.3g})."
                 )
-        else:
-            finite = jnp.all(jnp.isfinite(H)) & jnp.all(jnp.isfinite(Ls))
-            H = eqx.error_if(H, ~finite, "`H` or `jump_ops` has non-finite (NaN or inf) entries.")
-            herm_err = jnp.max(jnp.abs(H - H.conj().T))
-            scale = jnp.maximum(jnp.max(jnp.abs(H)), 1.0)
-            H = eqx.error_if(H, herm_err > _HERMITIAN_RTOL * scale, "`H` must be Hermitian.")
         self.H = H
         self.jump_ops = Ls
         self.dims = dims
+
+    def hamiltonian_hermitian(self) -> Array:
+        """max |H − H†| ≤ 1e-8 · max(max |H|, 1), the constructor's test."""
+        herm_err = jnp.max(jnp.abs(self.H - self.H.conj().T))
+        return herm_err <= _HERMITIAN_RTOL * jnp.maximum(jnp.max(jnp.abs(self.H)), 1.0)
+
+    def is_closed(self) -> Array:
+        """True when every jump operator is exactly 0 (or there are none)."""
+        return ~jnp.any(self.jump_ops != 0)
 
     @property
     def n(self) -> int:

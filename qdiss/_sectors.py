@@ -33,7 +33,13 @@ import scipy.sparse as sp
 from jaxtyping import Array, Complex
 
 from . import _linalg
-from ._lindbladian import AbstractLindbladian, Lindbladian, _is_concrete, sparse_superoperator
+from ._lindbladian import (
+    _HERMITIAN_RTOL,
+    AbstractLindbladian,
+    Lindbladian,
+    _is_concrete,
+    sparse_superoperator,
+)
 
 __all__ = ["SectorLindbladian"]
 
@@ -214,6 +220,16 @@ class SectorLindbladian(AbstractLindbladian):
     def n(self) -> int:
         """The full Hilbert-space dimension (not the size of the representation)."""
         return sum(len(ix) for ix in self.sector_indices)
+
+    def hamiltonian_hermitian(self) -> Array:
+        """Every block of H Hermitian to the dense constructor's tolerance (1e-8 relative)."""
+        H = self.H_blocks
+        herm_err = jnp.max(jnp.abs(H - jnp.swapaxes(H, -1, -2).conj()))
+        return herm_err <= _HERMITIAN_RTOL * jnp.maximum(jnp.max(jnp.abs(H)), 1.0)
+
+    def is_closed(self) -> Array:
+        """True when every jump block is exactly 0 (or there are none)."""
+        return ~jnp.any(self.jump_blocks != 0)
 
     @property
     def dtype(self):

@@ -34,7 +34,11 @@ class RESULTS(lx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
         "‖A⁻¹‖·‖residual‖/‖ρ‖ of ρ exceeds the solver's `error_tol`. Use float64 or a direct "
         "solver; the steady state may be close to non-unique."
     )
-    nonfinite = "The solver produced non-finite (NaN or inf) values."
+    nonfinite = (
+        "The Lindbladian's inputs or the solver's output hold non-finite (NaN or inf) values: "
+        "a traced H, jump operator or rate (concrete ones raise ValueError when the Lindbladian "
+        "is built), or a solver breakdown."
+    )
     not_positive = (
         "The computed ρ has a negative eigenvalue larger than its error estimate allows: it "
         "is not a density matrix. The solve is inaccurate."
@@ -42,6 +46,11 @@ class RESULTS(lx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
     not_stationary = (
         "Time evolution did not reach stationarity before `t_max`: raise `t_max` or use a "
         "linear-solve solver."
+    )
+    not_hermitian = (
+        "`H` must be Hermitian: max |H − H†| exceeds 1e-8·max(max |H|, 1). It was traced (under "
+        "jit/vmap/grad), so this is reported here rather than as a ValueError when the "
+        "Lindbladian was built. Pass a Hermitian Hamiltonian, e.g. (H + H†)/2."
     )
 
 

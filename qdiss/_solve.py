@@ -233,9 +233,23 @@ def steady_state(
     **Returns:** a :class:`SteadyStateSolution` whose ``rho`` is differentiable (by implicit
     differentiation) with respect to everything that enters the Lindbladian.
 
-    After the solver, every result is checked the same way: non-finite values, a condition
-    estimate of ~1/eps (non-unique steady state), the relative residual against
-    ``solver.residual_tol``, the estimated error against ``solver.error_tol`` and positivity.
+    After the solver, every result is checked the same way, and the first rule that applies
+    gives the code, whichever solver ran:
+
+    1. traced inputs (under ``jit``/``vmap``/``grad``; concrete ones raise ``ValueError`` when
+       the Lindbladian is built): NaN/inf in H, the jump operators or the rates →
+       ``RESULTS.nonfinite``; a non-Hermitian H → ``RESULTS.not_hermitian``. Only the
+       offending points of a ``vmap`` batch get the code (with ``throw=False``);
+    2. a closed system (every jump operator or rate exactly 0) with n ≥ 2 →
+       ``RESULTS.non_unique`` (every function of H is stationary);
+    3. a singular deflated operator, or a condition estimate above 1e-3/eps (about 4.5e12 in
+       float64) → ``RESULTS.non_unique``; a finite such estimate also overrides the solver's
+       own failure (a numerically singular operator explains it: two blocks coupled by rates
+       1e-12 apart are ``non_unique`` for every solver), an infinite one (uniqueness not
+       certified) only a successful solve;
+    4. the solver's own failure (``max_steps_reached``, ``stagnation``, ``not_stationary``...);
+    5. non-finite values, the relative residual against ``solver.residual_tol``, the
+       estimated error against ``solver.error_tol`` (``inaccurate``) and positivity.
     """
     from ._solver.auto import Auto
 
@@ -315,12 +329,37 @@ def _check(problem: DeflatedProblem, solver: AbstractSteadyStateSolver, raw: Raw
     error = jnp.where(known, inverse_norm * abs_residual / rho_norm, jnp.nan)
     psd_tol = 10 * jnp.where(known, error, error_tol) * rho_norm + 100 * eps
 
-    # A singular deflated operator (an exact zero pivot) is a non-unique steady state.
-    result = RESULTS.where(raw.result == RESULTS.singular, RESULTS.non_unique, raw.result)
-    ok = result == RESULTS.successful
+    # The code: the first rule that applies, in this order (shared by every solver, so that the
+    # same problem gets the same code whichever solver ran):
+    #  1. inputs: non-finite H / jump operators / rates -> nonfinite; H not Hermitian ->
+    #     not_hermitian (traced inputs; concrete ones already raised at construction);
+    #  2. structure: a closed system (no dissipation) with n >= 2 -> non_unique;
+    #  3. a singular deflated operator (an exact zero pivot), or a condition estimate above
+    #     1e-3/eps -> non_unique; a finite estimate even where the solver also failed (a
+    #     numerically singular operator explains an iterative solver's stagnation);
+    #  4. the solver's own failure code (convergence, stationarity...);
+    #  5. the checks of the result: nonfinite, residual_too_large, inaccurate, not_positive.
+    closed = lindbladian.is_closed() if lindbladian.n >= 2 else jnp.array(False)
+    # An infinite estimate only says that uniqueness could not be certified: it overrides a
+    # successful solve, not the solver's own failure code.
+    solver_ok = raw.result == RESULTS.successful
+    singular = (raw.result == RESULTS.singular) | (
+        known & (condition > non_unique_cond) & (solver_ok | jnp.isfinite(condition))
+    )
+    first = [
+        (~lindbladian.inputs_finite(), RESULTS.nonfinite),
+        (~lindbladian.hamiltonian_hermitian(), RESULTS.not_hermitian),
+        (closed | singular, RESULTS.non_unique),
+    ]
+    result = raw.result
+    ok = solver_ok
+    decided = jnp.array(False)
+    for failed, code in first:
+        result = RESULTS.where(~decided & failed, code, result)
+        decided = decided | failed
+    ok = ok & ~decided
     checks = [
         (~finite, RESULTS.nonfinite),
-        (known & (condition > non_unique_cond), RESULTS.non_unique),
         (~(residual <= residual_tol), RESULTS.residual_too_large),
         (known & ~(error <= error_tol), RESULTS.inaccurate),
         (min_eig < -psd_tol, RESULTS.not_positive),
