@@ -331,6 +331,9 @@ def steady_state(
     if isinstance(solver, Auto):
         solver = solver.select(lindbladian)
     rho0 = _validate_rho0(rho0, lindbladian)
+    # Before anything is allocated (at trace time under an outer jit): a problem with a unit
+    # scale has the sizes and dtype the estimate needs, without computing the norm bound.
+    _check_memory(DeflatedProblem(lindbladian, jnp.ones((), real_dtype(lindbladian.dtype))), solver)
     if truncation_tol is not None:
         truncation_tol = float(truncation_tol)
         if not truncation_tol >= 0:
@@ -346,7 +349,6 @@ def _steady_state_jit(
 ) -> SteadyStateSolution:
     """Compiled once per (shapes, solver configuration); inlined when called under an outer jit."""
     problem = DeflatedProblem.build(lindbladian)
-    _check_memory(problem, solver)  # at trace time, before the solver allocates anything
     raw = solver.solve(problem, rho0)
     rho, stats, result = _check(problem, solver, raw, truncation_tol)
     if throw:
