@@ -27,7 +27,7 @@ from jaxtyping import Array, Complex
 
 from . import _linalg
 
-__all__ = ["AbstractLindbladian", "Lindbladian"]
+__all__ = ["AbstractLindbladian", "Lindbladian", "top_level_populations"]
 
 _HERMITIAN_RTOL = 1e-8
 
@@ -133,6 +133,13 @@ class AbstractLindbladian(eqx.Module):
             rho = rho + jnp.where(padded_diagonal, lift, 0)[..., None] * eye
         return jnp.min(_linalg.eigvalsh(rho))
 
+    def top_level_populations(self, rho: Array) -> Array:
+        """Truncation diagnostic: for each truncated bosonic mode this Lindbladian declares, the
+        marginal population of its top Fock levels in the state ρ (a real vector, one entry per
+        mode; empty by default: no declared modes). See :func:`top_level_populations`."""
+        del rho
+        return jnp.zeros((0,), jnp.finfo(self.dtype).dtype)
+
     def physical_indices(self) -> np.ndarray:
         """Flat (row-major) indices into ``state_shape`` of the unknowns, in the order used by
         :meth:`superoperator`."""
@@ -164,6 +171,58 @@ class AbstractLindbladian(eqx.Module):
 
         eye = jnp.eye(size, dtype=self.dtype)
         return jax.lax.map(column, eye, batch_size=min(size, 256)).T
+
+
+def top_level_populations(
+    populations: Array, dims: tuple[int, ...], modes: tuple[int, ...]
+) -> Array:
+    r"""Σ_{k ≥ d_m − t_m} p_m(k) for each mode m in ``modes``: the population of the top t_m Fock
+    levels of the marginal p_m(k) = Σ_{other indices} p(…, k, …) of the basis populations
+    p = diag ρ (``populations``, length Π dims, row-major over ``dims``). t_m = 2 (two levels, so
+    that a state living on every other level, e.g. a parity-conserving cat state, is not missed),
+    or 1 for a mode of dimension 2. A steady state of a mode truncated at d_m levels is only as
+    good as this number is small.
+    """
+    p = jnp.reshape(populations, dims)
+    out = []
+    for m in modes:
+        marginal = jnp.sum(p, axis=tuple(i for i in range(len(dims)) if i != m))
+        top = 2 if dims[m] > 2 else 1
+        out.append(jnp.sum(marginal[-top:]))
+    if not out:
+        return jnp.zeros((0,), populations.dtype)
+    return jnp.stack(out)
+
+
+def _validate_modes(modes, dims: tuple[int, ...]) -> tuple[int, ...]:
+    """``modes`` as a tuple of distinct indices into ``dims`` of subsystems of dimension ≥ 2."""
+    if modes is None:
+        return ()
+    if isinstance(modes, int | np.integer):
+        modes = (modes,)
+    try:
+        values = tuple(modes)
+    except TypeError:
+        raise TypeError(
+            f"`modes` must be a sequence of integer indices into `dims`; got {modes!r}."
+        ) from None
+    out = []
+    for m in values:
+        if isinstance(m, bool) or not isinstance(m, int | np.integer):
+            raise TypeError(f"`modes` must hold integer indices into `dims`; got {m!r}.")
+        if not 0 <= int(m) < len(dims):
+            raise ValueError(
+                f"`modes` must index `dims` = {dims} (0 to {len(dims) - 1}); got {int(m)}."
+            )
+        if dims[int(m)] < 2:
+            raise ValueError(
+                f"`modes` entry {int(m)} has dimension {dims[int(m)]}: a truncated mode needs at "
+                "least 2 Fock levels."
+            )
+        out.append(int(m))
+    if len(set(out)) != len(out):
+        raise ValueError(f"`modes` must not repeat an index; got {tuple(out)}.")
+    return tuple(out)
 
 
 def _is_concrete(x) -> bool:
@@ -284,7 +343,7 @@ def _stack_jump_ops(jump_ops, n_hint: int | None):
 class Lindbladian(AbstractLindbladian):
     """A Lindbladian with a Hamiltonian and jump operators stored densely.
 
-    ``Lindbladian(H, jump_ops, dims=None)``
+    ``Lindbladian(H, jump_ops, dims=None, modes=())``
 
     - ``H``: ``(n, n)`` Hermitian Hamiltonian (array, dynamiqs QArray or QuTiP Qobj).
     - ``jump_ops``: a ``(k, n, n)`` array or a list of ``k`` operators; rates are folded in
@@ -292,6 +351,11 @@ class Lindbladian(AbstractLindbladian):
     - ``dims``: subsystem dimensions (static metadata), product ``n``; inferred from QArray/Qobj
       inputs when not given (QuTiP energy-restricted operators, ``qutip.enr_destroy`` etc.,
       whose dims do not multiply to n, give one factor ``(n,)``).
+    - ``modes``: indices into ``dims`` of the subsystems that are truncated bosonic modes (Fock
+      basis |0⟩…|d−1⟩), e.g. ``dims=(n, n), modes=(0, 1)`` for two oscillators (static).
+      :func:`qdiss.steady_state` then reports the population of their top Fock levels
+      (``sol.stats.top_level_population``) and flags ``RESULTS.truncated`` above its
+      ``truncation_tol``.
 
     **dtype.** Inputs that carry a precision set it: float32/complex64 inputs give a complex64
     Lindbladian, float64/complex128 ones complex128. Integer inputs (``np.diag(np.arange(n))``,
@@ -312,8 +376,9 @@ class Lindbladian(AbstractLindbladian):
     H: Complex[Array, "n n"]
     jump_ops: Complex[Array, "k n n"]
     dims: tuple[int, ...] = eqx.field(static=True)
+    modes: tuple[int, ...] = eqx.field(static=True, default=())
 
-    def __init__(self, H, jump_ops=(), dims=None):
+    def __init__(self, H, jump_ops=(), dims=None, modes=()):
         _check_qutip(H, "H")
         source = H
         H = _to_array(H, "H")
@@ -347,6 +412,9 @@ class Lindbladian(AbstractLindbladian):
             raise ValueError(
                 f"`dims` must be positive subsystem sizes whose product is n = {n}; got {dims}."
             )
+
+        # Truncated bosonic modes (the truncation diagnostic of steady_state).
+        self.modes = _validate_modes(modes, dims)
 
         # Concrete inputs are checked here. Traced ones (jit, vmap, grad) are not: an error
         # here would abort a whole vmap batch, so steady_state checks them per point instead
@@ -382,6 +450,12 @@ class Lindbladian(AbstractLindbladian):
     @property
     def dtype(self):
         return self.H.dtype
+
+    def top_level_populations(self, rho: Array) -> Array:
+        """Population of the top Fock levels of each declared mode (:func:`top_level_populations`
+        of diag ρ); empty without ``modes``."""
+        populations = jnp.real(jnp.diagonal(rho))
+        return top_level_populations(populations, self.dims, self.modes)
 
     def _loss_operator(self) -> Array:
         """K = Σ_k L_k†L_k."""

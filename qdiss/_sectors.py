@@ -39,6 +39,7 @@ from ._lindbladian import (
     Lindbladian,
     _is_concrete,
     sparse_superoperator,
+    top_level_populations,
 )
 
 __all__ = ["SectorLindbladian"]
@@ -110,6 +111,7 @@ class SectorLindbladian(AbstractLindbladian):
     targets: tuple[tuple[int, ...], ...] = eqx.field(static=True)
     charges: tuple[int, ...] = eqx.field(static=True)
     dims: tuple[int, ...] = eqx.field(static=True)
+    modes: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(
         self,
@@ -158,6 +160,7 @@ class SectorLindbladian(AbstractLindbladian):
         self.targets = targets
         self.charges = sectors
         self.dims = lindbladian.dims
+        self.modes = lindbladian.modes
 
         index, valid = self._layout()
         target = np.asarray(targets, dtype=np.int64).reshape(K, len(sectors))
@@ -255,6 +258,15 @@ class SectorLindbladian(AbstractLindbladian):
     def identity_state(self) -> np.ndarray:
         """E = I/n, written as blocks."""
         return self.trace_weights() / self.n
+
+    def top_level_populations(self, rho: Array) -> Array:
+        """Population of the top Fock levels of each mode the wrapped Lindbladian declares
+        (``modes``), from the diagonals of the blocks: the full basis populations are the block
+        diagonals placed at their basis indices (a block-diagonal state has no others)."""
+        index, valid = self._layout()
+        diagonal = jnp.real(jnp.diagonal(rho, axis1=-2, axis2=-1))  # (B, D)
+        populations = jnp.zeros(self.n, diagonal.dtype).at[index[valid]].set(diagonal[valid])
+        return top_level_populations(populations, self.dims, self.modes)
 
     # -- the generator -----------------------------------------------------------------------
 
@@ -360,4 +372,4 @@ class SectorLindbladian(AbstractLindbladian):
     def dense_lindbladian(self) -> Lindbladian:
         """The dense :class:`qdiss.Lindbladian` with the same H and jump operators."""
         H, Ls = self.dense_operators()
-        return Lindbladian(H, Ls, dims=self.dims)
+        return Lindbladian(H, Ls, dims=self.dims, modes=self.modes)

@@ -52,6 +52,13 @@ class RESULTS(lx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
         "jit/vmap/grad), so this is reported here rather than as a ValueError when the "
         "Lindbladian was built. Pass a Hermitian Hamiltonian, e.g. (H + H†)/2."
     )
+    truncated = (
+        "A truncated bosonic mode holds too much population in its top Fock levels: "
+        "`sol.stats.top_level_population` (the largest marginal population of the top two levels "
+        "of a mode declared in `Lindbladian(..., modes=...)`) exceeds `truncation_tol`, so the "
+        "steady state depends on the cutoff. Raise the mode's cutoff (Fock levels kept), or pass "
+        "a larger `steady_state(..., truncation_tol=...)` if this truncation error is acceptable."
+    )
 
 
 class SteadyStateStats(eqx.Module):
@@ -65,6 +72,11 @@ class SteadyStateStats(eqx.Module):
     - ``condition_estimate``: estimate of the condition number of the deflated Liouvillian
       (NaN where a solver does not estimate it); ~1/eps means a non-unique steady state.
     - ``error_estimate``: estimated relative Frobenius error of ρ, ‖A⁻¹‖‖r‖/‖ρ‖ (NaN if unknown).
+    - ``top_level_population``: the truncation diagnostic, max over the truncated modes m the
+      Lindbladian declares (``modes``) of Σ_{k ≥ d_m − 2} p_m(k), the marginal population of the
+      top two Fock levels of mode m (one level when d_m = 2), from the reduced diagonal of ρ
+      (``AbstractLindbladian.top_level_populations``). NaN when no mode is declared. Above
+      ``truncation_tol`` the result is ``RESULTS.truncated``.
     """
 
     residual: Float[Array, ""]
@@ -74,6 +86,7 @@ class SteadyStateStats(eqx.Module):
     hermiticity_error: Float[Array, ""]
     condition_estimate: Float[Array, ""]
     error_estimate: Float[Array, ""]
+    top_level_population: Float[Array, ""] = eqx.field(default=float("nan"))
 
 
 class SteadyStateSolution(eqx.Module):
@@ -137,6 +150,10 @@ class SteadyStateSolution(eqx.Module):
             f"  min eigenvalue    : {fmt(s.min_eigenvalue)}",
             f"  Hermiticity error : {fmt(s.hermiticity_error)}",
         ]
+        if not np.all(np.isnan(np.asarray(s.top_level_population))):
+            lines.append(
+                f"  top Fock levels   : {fmt(s.top_level_population)} (population, truncated modes)"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -35,7 +35,13 @@ from ._adjoint import poison_derivative
 from ._lindbladian import AbstractLindbladian
 from ._solution import RESULTS, SteadyStateSolution, SteadyStateStats, real_dtype
 
-__all__ = ["AbstractSteadyStateSolver", "DeflatedProblem", "RawSolve", "steady_state"]
+__all__ = [
+    "AbstractSteadyStateSolver",
+    "DeflatedProblem",
+    "RawSolve",
+    "available_memory",
+    "steady_state",
+]
 
 
 class DeflatedProblem(eqx.Module):
@@ -167,6 +173,14 @@ class AbstractSteadyStateSolver(eqx.Module):
     def name(self) -> str:
         return type(self).__name__
 
+    def memory_estimate(self, problem: DeflatedProblem) -> int | None:
+        """Bytes of memory this solver needs at least for ``problem`` (one unbatched solve), or
+        ``None`` when unknown (the default). :func:`steady_state` refuses, at trace time and
+        before anything is allocated, a solve whose estimate exceeds the memory available
+        (:func:`available_memory`). Override it for solvers whose storage is predictable."""
+        del problem
+        return None
+
 
 def default_tolerances(dtype) -> tuple[float, float, float]:
     """(residual_tol, error_tol, non_unique_condition) for a complex dtype.
@@ -179,6 +193,62 @@ def default_tolerances(dtype) -> tuple[float, float, float]:
     if eps < 1e-10:
         return 1e-10, 1e-6, 1e-3 / eps
     return 1e-4, 1e-2, 1e-3 / eps
+
+
+def default_truncation_tol(dtype) -> float:
+    """Default ``truncation_tol`` of :func:`steady_state` for a complex dtype: 1e-6 in float64,
+    1e-4 in float32.
+
+    The statistic it bounds is a population, the marginal weight of a mode's top two Fock levels
+    (``SteadyStateStats.top_level_population``). 1e-6 keeps truncation errors of expectation
+    values of low moments at about that relative size (the Fock tail decays fast once the cutoff
+    clears the photon distribution) while sitting far above float64 round-off; in float32,
+    populations are only resolved to ~1e-6 (eps ≈ 1.2e-7 times the condition of the solve), so
+    the default is looser by the same factor as the other float32 tolerances.
+    """
+    eps = float(jnp.finfo(dtype).eps)
+    return 1e-6 if eps < 1e-10 else 1e-4
+
+
+def available_memory(device=None) -> int | None:
+    """Bytes of memory of ``device`` (default: the first local device): the device's
+    ``memory_stats()["bytes_limit"]`` where the runtime reports it (GPUs), else, for a CPU, the
+    physical memory of the machine (``os.sysconf``). ``None`` when neither is known."""
+    import os
+
+    if device is None:
+        device = jax.local_devices()[0]
+    stats = None
+    try:
+        stats = device.memory_stats()
+    except (AttributeError, NotImplementedError, RuntimeError):
+        stats = None
+    if stats and stats.get("bytes_limit"):
+        return int(stats["bytes_limit"])
+    if getattr(device, "platform", "cpu") != "cpu":
+        return None
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_memory(problem: DeflatedProblem, solver: AbstractSteadyStateSolver) -> None:
+    """Refuse (ValueError, at trace time) a solve that cannot fit in memory."""
+    need = solver.memory_estimate(problem)
+    if need is None:
+        return
+    have = available_memory()
+    if have is None or need <= have:
+        return
+    device = jax.local_devices()[0]
+    raise ValueError(
+        f"{solver.name} needs at least {need / 1e9:.3g} GB for this problem "
+        f"({problem.size} unknowns, state shape {problem.state_shape}, {jnp.dtype(problem.dtype)})"
+        f", more than the {have / 1e9:.3g} GB of memory of {device.platform} device {device}. "
+        "Use `qdiss.Krylov()` (matrix-free: memory O(unknowns)), or a smaller representation "
+        "(`qdiss.SectorLindbladian` for a conserved charge)."
+    )
 
 
 def estimate_inverse_norm(solve, solve_adjoint, start: Array, iterations: int = 2) -> Array:
@@ -219,6 +289,7 @@ def steady_state(
     *,
     rho0: Any = None,
     throw: bool = True,
+    truncation_tol: float | None = None,
 ) -> SteadyStateSolution:
     r"""Find the steady state ρ_ss of dρ/dt = L(ρ), i.e. L(ρ_ss) = 0, tr ρ_ss = 1.
 
@@ -229,6 +300,10 @@ def steady_state(
     - ``rho0``: initial guess, used as a warm start by iterative solvers.
     - ``throw``: raise on failure (True), or return the failure in ``sol.result`` (False; use it
       inside ``vmap`` sweeps so that one bad point does not stop the batch).
+    - ``truncation_tol``: largest accepted population of the top Fock levels of a truncated
+      mode (``sol.stats.top_level_population``; only for Lindbladians that declare ``modes``).
+      Above it the result is ``RESULTS.truncated``. ``None``: 1e-6 in float64, 1e-4 in float32
+      (:func:`default_truncation_tol`); ``float("inf")`` turns the check off.
 
     **Returns:** a :class:`SteadyStateSolution` whose ``rho`` is differentiable (by implicit
     differentiation) with respect to everything that enters the Lindbladian.
@@ -250,6 +325,13 @@ def steady_state(
     4. the solver's own failure (``max_steps_reached``, ``stagnation``, ``not_stationary``...);
     5. non-finite values, the relative residual against ``solver.residual_tol``, the
        estimated error against ``solver.error_tol`` (``inaccurate``) and positivity.
+    6. last, the truncation of declared bosonic modes against ``truncation_tol``
+       (``RESULTS.truncated``: the only failure that is a property of the model rather than of
+       the solve; ρ is then an accurate steady state of the truncated model, and its derivative
+       is kept).
+
+    A solver whose ``memory_estimate`` exceeds the memory available is refused with
+    ``ValueError`` before anything is allocated.
     """
     from ._solver.auto import Auto
 
@@ -268,17 +350,30 @@ def steady_state(
     if isinstance(solver, Auto):
         solver = solver.select(lindbladian)
     rho0 = _validate_rho0(rho0, lindbladian)
-    return _steady_state_jit(lindbladian, solver, rho0, bool(throw))
+    # Before anything is allocated (at trace time under an outer jit): a problem with a unit
+    # scale has the sizes and dtype the estimate needs, without computing the norm bound.
+    _check_memory(DeflatedProblem(lindbladian, jnp.ones((), real_dtype(lindbladian.dtype))), solver)
+    if truncation_tol is not None:
+        truncation_tol = float(truncation_tol)
+        if not truncation_tol >= 0:
+            raise ValueError(
+                f"`truncation_tol` must be a non-negative number or None; got {truncation_tol}."
+            )
+    return _steady_state_jit(lindbladian, solver, rho0, bool(throw), truncation_tol)
 
 
 @eqx.filter_jit
-def _steady_state_jit(lindbladian, solver, rho0, throw: bool) -> SteadyStateSolution:
+def _steady_state_jit(
+    lindbladian, solver, rho0, throw: bool, truncation_tol: float | None = None
+) -> SteadyStateSolution:
     """Compiled once per (shapes, solver configuration); inlined when called under an outer jit."""
     problem = DeflatedProblem.build(lindbladian)
     raw = solver.solve(problem, rho0)
-    rho, stats, result = _check(problem, solver, raw)
+    rho, stats, result = _check(problem, solver, raw, truncation_tol)
     # A failed solve's ρ is not a steady state: its derivatives are NaN (qdiss._adjoint).
-    rho = poison_derivative(rho, result != RESULTS.successful)
+    # A truncated one is the steady state of the truncated model: its derivative is kept.
+    failed = (result != RESULTS.successful) & (result != RESULTS.truncated)
+    rho = poison_derivative(rho, failed)
     if throw:
         rho = result.error_if(rho, result != RESULTS.successful)
     return SteadyStateSolution(
@@ -290,7 +385,12 @@ def _steady_state_jit(lindbladian, solver, rho0, throw: bool) -> SteadyStateSolu
     )
 
 
-def _check(problem: DeflatedProblem, solver: AbstractSteadyStateSolver, raw: RawSolve):
+def _check(
+    problem: DeflatedProblem,
+    solver: AbstractSteadyStateSolver,
+    raw: RawSolve,
+    truncation_tol: float | None = None,
+):
     """Shared post-solve checks: Hermitise, normalise, measure, and assign the result code."""
     dtype = problem.dtype
     default_res, default_err, non_unique_cond = default_tolerances(dtype)
@@ -368,6 +468,16 @@ def _check(problem: DeflatedProblem, solver: AbstractSteadyStateSolver, raw: Raw
         result = RESULTS.where(ok & failed, code, result)
         ok = ok & ~failed
 
+    # Truncation of declared bosonic modes: last, since ρ is then an accurate steady state of the
+    # truncated model (NaN statistic, and no check, when no mode is declared).
+    top_levels = lindbladian.top_level_populations(safe_rho)
+    if top_levels.size:
+        top_level = jnp.where(finite, jnp.max(top_levels), jnp.nan)
+        tol = default_truncation_tol(dtype) if truncation_tol is None else truncation_tol
+        result = RESULTS.where(ok & (top_level > tol), RESULTS.truncated, result)
+    else:
+        top_level = jnp.full((), jnp.nan)
+
     rdtype = real_dtype(dtype)
     stats = SteadyStateStats(
         residual=jnp.where(finite, residual, jnp.inf).astype(rdtype),
@@ -377,5 +487,6 @@ def _check(problem: DeflatedProblem, solver: AbstractSteadyStateSolver, raw: Raw
         hermiticity_error=herm_error.astype(rdtype),
         condition_estimate=condition.astype(rdtype),
         error_estimate=error.astype(rdtype),
+        top_level_population=top_level.astype(rdtype),
     )
     return rho, stats, result

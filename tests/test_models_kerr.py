@@ -62,7 +62,8 @@ def test_linear_steady_state_converges_to_closed_form():
     for cutoff, solver in ((6, qdiss.DenseLU()), (10, qdiss.Krylov())):
         L = kerr.KerrPair(cutoff, U=0.0, **LINEAR).lindbladian()
         assert L.dims == (cutoff, cutoff)
-        rho = qdiss.steady_state(L, solver).rho
+        # Small cutoffs on purpose (the truncation error is measured): no truncation flag.
+        rho = qdiss.steady_state(L, solver, truncation_tol=float("inf")).rho
         mom = kerr.collective_moments(rho)
         errors.append(max(abs(complex(x) - complex(y)) for x, y in zip(mom, closed, strict=True)))
     # Truncation error: decreasing geometrically with the cutoff, small at the largest.
@@ -107,7 +108,7 @@ def test_local_occupation_is_thermal_without_drive():
     """G = 0: H commutes with x†x, so ⟨x†x⟩ = sinh² r for any Δ, U (local thermal bath)."""
     r = 0.3
     model = kerr.KerrPair(6, delta=0.5, U=0.7, G=0.0, kappa=1.0, r=r, phi=1.1)
-    rho = qdiss.steady_state(model.lindbladian(), qdiss.DenseLU()).rho
+    rho = qdiss.steady_state(model.lindbladian(), qdiss.DenseLU(), truncation_tol=1e-4).rho
     local = kerr.local_moments(rho)
     # Truncation error ~ cutoff·(N/(N+1))^cutoff ≈ 3e-6 at cutoff 6.
     np.testing.assert_allclose(float(local["n_a"]), np.sinh(r) ** 2, atol=2e-5)
@@ -119,7 +120,8 @@ def test_local_occupation_is_thermal_without_drive():
 
 def test_swap_and_parity_symmetry():
     model = kerr.KerrPair(5, delta=0.3, U=0.8, G=0.9, kappa=1.0, r=0.4, phi=0.5, eta=0.2)
-    rho = np.asarray(qdiss.steady_state(model.lindbladian(), qdiss.DenseLU()).rho)
+    L = model.lindbladian()  # a small cutoff: symmetries of the truncated model
+    rho = np.asarray(qdiss.steady_state(L, qdiss.DenseLU(), truncation_tol=float("inf")).rho)
     n = 5
     swap = np.zeros((n * n, n * n))
     for i in range(n):
@@ -133,8 +135,9 @@ def test_swap_and_parity_symmetry():
     assert float(local["n_a"]) > 0.1
 
 
-def _objective(model):
-    rho = qdiss.steady_state(model.lindbladian(), qdiss.DenseLU()).rho
+def _objective(model):  # small cutoffs: derivatives of the truncated model, no truncation flag
+    L = model.lindbladian()
+    rho = qdiss.steady_state(L, qdiss.DenseLU(), truncation_tol=float("inf")).rho
     mom = kerr.collective_moments(rho)
     return mom.n_minus + 0.5 * jnp.real(mom.m_plus) + 0.3 * jnp.imag(mom.m_minus)
 
@@ -160,7 +163,8 @@ def test_vmap_over_drive():
 
     def n_minus(G):
         model = kerr.KerrPair(4, delta=0.4, U=0.3, G=G, kappa=1.0, r=0.2, phi=0.7)
-        rho = qdiss.steady_state(model.lindbladian(), qdiss.DenseLU()).rho
+        L = model.lindbladian()  # cutoff 4: the truncated model, no truncation flag
+        rho = qdiss.steady_state(L, qdiss.DenseLU(), truncation_tol=float("inf")).rho
         return kerr.collective_moments(rho).n_minus
 
     single = jax.jit(n_minus)

@@ -322,3 +322,15 @@ class SparseLU(AbstractSteadyStateSolver):
             num_steps=jnp.ones((), jnp.int32),
             inverse_norm=inverse_norm,
         )
+
+    def memory_estimate(self, problem: DeflatedProblem) -> int:
+        """A rough lower bound in bytes: the CSC matrix of A holds at least one entry per unknown
+        plus the rank-one deflation block (n² entries for a dense ρ), each a value and a row
+        index, and the factors L + U at least as many again. The fill-in, usually far larger,
+        depends on the sparsity pattern, which is unknown at trace time."""
+        lindbladian = problem.lindbladian
+        index = lindbladian.physical_indices()
+        e = np.asarray(lindbladian.identity_state()).reshape(-1)[index]
+        w = np.asarray(lindbladian.trace_weights()).reshape(-1)[index]
+        entries = problem.size + int(np.count_nonzero(e)) * int(np.count_nonzero(w))
+        return 2 * entries * (jnp.dtype(problem.dtype).itemsize + 4)

@@ -182,7 +182,7 @@ class KerrPair(eqx.Module):
 
     def lindbladian(self) -> Lindbladian:
         """The master equation of the module docstring as a ``qdiss.Lindbladian``."""
-        return Lindbladian(self.hamiltonian(), self.jump_operators(), dims=self.dims)
+        return Lindbladian(self.hamiltonian(), self.jump_operators(), dims=self.dims, modes=(0, 1))
 
 
 def mean_field_photon_density(delta, U0, G, kappa, eta0=0.0) -> Array:

@@ -117,7 +117,9 @@ class DrivenCavity(eqx.Module):
         ad = a.conj().T
         dtype = a.dtype
         H = self.delta.astype(dtype) * ad @ a + self.F.astype(dtype) * (a + ad)
-        return Lindbladian(H, [jnp.sqrt(self.gamma).astype(dtype) * a], dims=(self.cutoff,))
+        return Lindbladian(
+            H, [jnp.sqrt(self.gamma).astype(dtype) * a], dims=(self.cutoff,), modes=(0,)
+        )
 
     def photon_number(self) -> Array:
         """The exact ⟨n⟩ (:func:`driven_cavity_photon_number`)."""
@@ -170,7 +172,7 @@ class DrivenKerr(eqx.Module):
     def lindbladian(self) -> Lindbladian:
         a = self.destroy()
         jump = jnp.sqrt(self.gamma).astype(a.dtype) * a
-        return Lindbladian(self.hamiltonian(), [jump], dims=(self.cutoff,))
+        return Lindbladian(self.hamiltonian(), [jump], dims=(self.cutoff,), modes=(0,))
 
     def exact_moments(self, orders: Sequence[int] = (1, 2)) -> np.ndarray:
         """⟨a†^k a^k⟩ for k in ``orders`` (:func:`drummond_walls_moments`; NumPy, concrete)."""
