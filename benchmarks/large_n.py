@@ -1,5 +1,5 @@
 """Large ensembles: steady state and gradient of the Wineland parameter ξ²_R of the all-to-all
-dissipative XYZ model (physics.md §1), qdiss's permutation-invariant Lindbladian vs QuTiP's PIQS.
+dissipative XYZ model (arXiv:2402.16824), qdiss's permutation-invariant Lindbladian vs QuTiP's PIQS.
 
     H = (1/N) Σ_{i<j} (J_x σˣᵢσˣⱼ + J_y σʸᵢσʸⱼ + J_z σᶻᵢσᶻⱼ) = Σ_a (2J_a/N) S_a² + const,
     local decay L_i = √γ σ⁻ᵢ,   J_x = 1, J_y = 0.6, J_z = 0.2, γ = 1 (squeezed paramagnet).
@@ -16,7 +16,7 @@ warm run times separately (``block_until_ready``), for the steady state and for
 Liouvillian and for ``qutip.steadystate`` (its default, a sparse LU on all ((N/2+1)²)² entries,
 physical or not) and, as a working fallback, a SciPy sparse LU of its Liouvillian restricted to the
 physical same-j entries ("piqs-physical"). The Holstein–Primakoff limit ξ²_R → R/(R + 2|λ|)
-(physics.md) is printed as a check.
+(qdiss.models.emitters) is printed as a check.
 """
 
 from __future__ import annotations

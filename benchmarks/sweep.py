@@ -8,9 +8,9 @@ points vmapped together (``qdiss.sweep``'s ``chunk_size``, default 32): 256 poin
 once hung inside XLA's CPU runtime three times out of three (benchmarks/README.md, "A hang, and the
 workaround"); ``--chunk-size 0`` asks for that unchunked sweep anyway.
 
-Model: the driven Kerr resonator H = Δa†a + (U/2)a†²a² + F(a + a†), L = √γ a (physics.md,
-"Standard benchmarks"), U = 0.5, γ = 1, on a grid Δ ∈ [−2, 2] × F ∈ [0.1, 1.5]; the figure of merit
-is ⟨a†a⟩. qdiss: ``qdiss.sweep`` with the solver given by ``--solver`` (every point in one
+Model: the driven Kerr resonator H = Δa†a + (U/2)a†²a² + F(a + a†), L = √γ a (Drummond & Walls,
+J. Phys. A 13, 725 (1980)), U = 0.5, γ = 1, on a grid Δ ∈ [−2, 2] × F ∈ [0.1, 1.5]; the figure of
+merit is ⟨a†a⟩. qdiss: ``qdiss.sweep`` with the solver given by ``--solver`` (every point in one
 vmapped, sharded computation; compile time reported separately); QuTiP: ``qutip.steadystate``
 (direct sparse LU) in a Python loop. Reports steady states per second for both, their ratio and
 the largest difference of ⟨a†a⟩ between the two.

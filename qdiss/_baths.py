@@ -25,7 +25,7 @@ squeezed bath for all κ, r, φ). Along rank-increasing paths the jump operators
 differentiable (they grow like √t) although the dissipator is; qdiss then returns the finite
 rank-preserving part. Eigenvalues below 100·m·ε·max|k| count as zero.
 
-**Thermal baths** (Hou, Kleinherbers, Kelly & Tserkovnyak, arXiv:2508.18131; physics.md §2). A
+**Thermal baths** (Hou, Kleinherbers, Kelly & Tserkovnyak, arXiv:2508.18131). A
 channel with correlation K, rate Γ and Bose occupation n = 1/(e^{(ω−μ)/T} − 1):
 
     Σ_ij K_ij [ Γ↓ (σ⁻_j ρ σ⁺_i − ½{σ⁺_i σ⁻_j, ρ}) + Γ↑ (σ⁺_j ρ σ⁻_i − ½{σ⁻_i σ⁺_j, ρ}) ],
@@ -189,7 +189,7 @@ def kossakowski_matrix(coefficients) -> Array:
 def two_mode_squeezed_kossakowski(kappa, r, phi) -> Array:
     r"""Kossakowski matrix of the entangled (two-mode squeezed) bath of two resonators a, b.
 
-    Coppo et al. (physics.md §4): L₁ = √κ (cosh r · a − e^{iφ} sinh r · b†),
+    Coppo et al. (:mod:`qdiss.models.kerr`): L₁ = √κ (cosh r · a − e^{iφ} sinh r · b†),
     L₂ = √κ (cosh r · b − e^{iφ} sinh r · a†). Over the operators (a, b, a†, b†) this is D_K with
     the rank-2 matrix K = C†C,
 
@@ -239,7 +239,7 @@ def thermal_bath_jumps(
     frequency=None,
     chemical_potential=None,
 ) -> Array:
-    r"""Jump operators of one correlated thermal bath channel (physics.md §2).
+    r"""Jump operators of one correlated thermal bath channel (arXiv:2508.18131).
 
     Σ_ij K_ij [Γ↓ (A_j ρ A_i† − ½{A_i†A_j, ρ}) + Γ↑ (A_j† ρ A_i − ½{A_i A_j†, ρ})],
     Γ↓ = Γ(1 + n), Γ↑ = Γ n, with A_j the ``lowering_ops`` (e.g. σ⁻_j) and either the occupation

@@ -35,7 +35,7 @@ numbers raises at once — an ``eqx.error_if`` that ``throw=False`` does not cov
 parameters inside the model's domain with constraints.)
 
 Example (maximise the steady-state concurrence of two qubits in a correlated magnon bath,
-physics.md §2; ``tests/test_optimize.py`` runs it)::
+arXiv:2508.18131; ``tests/test_optimize.py`` runs it)::
 
     from qdiss.models.magnon import MagnonBathQubits
 

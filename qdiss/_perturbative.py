@@ -1,7 +1,7 @@
 r"""First-order pure-state perturbation theory for steady states near a dark state.
 
-The method of seed paper 1 (physics.md §1). Split the Hamiltonian H = H₀ + V where H₀ has a
-*dark* eigenstate |ψ₀⟩: every jump operator annihilates it (after the shift below) and
+The method of Huybrechts & Roscilde (arXiv:2402.16824). Split the Hamiltonian H = H₀ + V where
+H₀ has a *dark* eigenstate |ψ₀⟩: every jump operator annihilates it (after the shift below) and
 H₀|ψ₀⟩ = E₀|ψ₀⟩, so ρ₀ = |ψ₀⟩⟨ψ₀| is a steady state of the unperturbed Lindbladian (for emitters
 with local decay and a U(1)-symmetric H₀: the all-down state |⇓⟩). With the effective Hamiltonian
 H_eff,0 = H₀ − (i/2) K, K = Σ_k L_k†L_k, and Q = 1 − |ψ₀⟩⟨ψ₀|,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import lineax as lx
 import numpy as np
@@ -11,12 +14,42 @@ from jaxtyping import Array, Complex, Float, Int
 __all__ = ["RESULTS", "SteadyStateSolution", "SteadyStateStats"]
 
 
-class RESULTS(lx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
+class _ResultsMeta(type(lx.RESULTS)):
+    """The metaclass of :class:`RESULTS`: equinox's enumeration metaclass with ``RESULTS[code]``
+    giving the code's name as well as its message. An item's ``repr`` (what ``print`` shows)
+    is ``f"{module}.{class}<{RESULTS[item]}>"``, so this is what makes ``print(sol.result)``
+    show ``qdiss.RESULTS<non_unique: The steady state is not unique …>`` instead of lineax's
+    bare message (``qdiss.RESULTS<>`` for success). Only this class is affected."""
+
+    def __getitem__(cls, item) -> str:
+        """``"name: message"`` for one concrete code (``"successful"``: no message); for a
+        batch of codes (``vmap`` outside ``jit``) the count of each name,
+        ``"batch of 64: successful ×62, non_unique ×2"``; ``"traced"`` for a traced code."""
+        text = super().__getitem__(item)  # checks the item; "traced" / "unknown"
+        value = item._value
+        if isinstance(value, jax.core.Tracer) or not isinstance(value, (np.ndarray, jax.Array)):
+            return text
+        codes = np.asarray(value)
+        names = {int(np.asarray(v._value)): k for k, v in cls._name_to_item.items()}
+        if codes.ndim == 0:
+            code = int(codes)
+            message = cls._index_to_message[code]
+            return f"{names[code]}: {message}" if message else names[code]
+        counts = Counter(names[int(c)] for c in codes.ravel())
+        ranked = sorted(counts.items(), key=lambda kv: (kv[0] != "successful", -kv[1], kv[0]))
+        shape = "×".join(str(d) for d in codes.shape)
+        return f"batch of {shape}: " + ", ".join(f"{k} ×{v}" for k, v in ranked)
+
+
+class RESULTS(lx.RESULTS, metaclass=_ResultsMeta):  # pyright: ignore[reportGeneralTypeIssues]
     """Result codes of :func:`qdiss.steady_state`: lineax's codes plus steady-state specific ones.
 
-    ``RESULTS.successful`` is the only success. Convert a code to its message with
-    ``RESULTS[code]`` (or read ``SteadyStateSolution.message``).
+    ``RESULTS.successful`` is the only success. ``RESULTS[code]`` (and ``print(code)``) gives
+    the code's name and message, ``"non_unique: The steady state is not unique …"``; read the
+    message alone from ``SteadyStateSolution.message``.
     """
+
+    __module__ = "qdiss"  # its public home: items print as ``qdiss.RESULTS<…>``
 
     successful = ""
     non_unique = (

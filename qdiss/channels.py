@@ -11,7 +11,7 @@ A channel E maps ``(d_in, d_in)`` matrices to ``(d_out, d_out)`` matrices linear
   :meth:`~AbstractChannel.kraus`; checks :func:`is_completely_positive`,
   :func:`is_trace_preserving`.
 - Entanglement-preserving local thermalisation (Hsieh, Lostaglio & Acín, arXiv:1904.07945;
-  physics.md §3): :func:`eplt_channel` (two parties, local dimension d) and
+  ``notebooks/03_eplt_channels.ipynb``): :func:`eplt_channel` (two parties, local dimension d) and
   :func:`ghz_eplt_channel` (N parties), with :func:`thermal_state`.
 
 **Conventions.** Vectorisation is row-major, as in ``qdiss.Lindbladian.superoperator``:
@@ -312,7 +312,7 @@ def is_trace_preserving(channel: AbstractChannel, tol: float = 1e-10) -> Array:
 
 
 # ---------------------------------------------------------------------------------------------
-# Entanglement-preserving local thermalisation (physics.md §3)
+# Entanglement-preserving local thermalisation (arXiv:1904.07945)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -431,7 +431,7 @@ def _safe_inverse_power(one_minus_gamma: Array, power: int) -> Array:
 
 class EPLTChannel(AbstractChannel):
     r"""Entanglement-preserving local thermalisation E_γ (Hsieh, Lostaglio & Acín,
-    arXiv:1904.07945; physics.md §3), local dimension d on both sides:
+    arXiv:1904.07945), local dimension d on both sides:
 
         E_γ(ρ) = γ T(ρ) + (1 − γ) tr(ρ) σ_A ⊗ σ_B,   σ_X = (τ_X − γ I/d)/(1 − γ),
 
@@ -490,7 +490,7 @@ class GHZEPLTChannel(AbstractChannel):
     output has single-party marginals exactly τ_i; it keeps F = ⟨GHZ|ρ|GHZ⟩, so
     ⟨GHZ|E_γ(ρ)|GHZ⟩ = γF + (1 − γ)⟨GHZ|⊗σ_i|GHZ⟩. For N qubits with equal τ and γ = 2P_min,
     σ = |g⟩⟨g| and a GHZ input keeps fidelity (1 + γ)/2 > ½ — genuine multipartite entanglement —
-    at every T > 0 (physics.md §3). Build it with :func:`ghz_eplt_channel`.
+    at every T > 0. Build it with :func:`ghz_eplt_channel`.
     """
 
     taus: Array

@@ -1,6 +1,6 @@
 """Correlated baths: the dissipator D_K against its definition, QuTiP and explicit jump operators;
-the two-qubit magnon-bath model (physics.md §2) against its four-state Markov chain; the two-mode
-squeezed bath (physics.md §4) against L₁, L₂ and the two-mode squeezed vacuum; gradients (also at
+the two-qubit magnon-bath model (arXiv:2508.18131) against its four-state Markov chain; the two-mode
+squeezed bath (Coppo et al.) against L₁, L₂ and the two-mode squeezed vacuum; gradients (also at
 degenerate and singular K) against central finite differences."""
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def test_thermal_arguments_validated():
 
 
 # ---------------------------------------------------------------------------------------------
-# (a) Two qubits in a pumped magnon bath, physics.md §2
+# (a) Two qubits in a pumped magnon bath, arXiv:2508.18131
 # ---------------------------------------------------------------------------------------------
 
 OMEGA = 1.0
@@ -324,7 +324,7 @@ def _flat(params):
 
 
 def test_magnon_superoperator_equals_explicit_diagonal_jumps():
-    """√(Γ↓(1±η))(σ⁻₁±σ⁻₂)/√2 and √(Γ↑(1±η))(σ⁺₁±σ⁺₂)/√2 per channel (physics.md §2)."""
+    """√(Γ↓(1±η))(σ⁻₁±σ⁻₂)/√2 and √(Γ↑(1±η))(σ⁺₁±σ⁺₂)/√2 per channel (arXiv:2508.18131)."""
     eta, rate, mu = (np.array(PARAMS[k]) for k in ("eta", "rate", "mu"))
     temp = PARAMS["temperature"]
     n = 1 / np.expm1((OMEGA - mu) / temp)
@@ -386,7 +386,7 @@ def test_magnon_concurrence_gradient_matches_closed_form_finite_differences():
 
 
 # ---------------------------------------------------------------------------------------------
-# (b) Two resonators with an entangled (two-mode squeezed) bath, physics.md §4
+# (b) Two resonators with an entangled (two-mode squeezed) bath, Coppo et al. (qdiss.models.kerr)
 # ---------------------------------------------------------------------------------------------
 
 CUTOFF = 6

@@ -1,6 +1,6 @@
 """Quantum channels: Kraus / superoperator / Choi conversions against numpy and QuTiP, composition
 and tensor products against explicit matrix products, CP/TP checks, batching; the entanglement-
-preserving local thermalisation E_γ (physics.md §3) against its defining properties and closed
+preserving local thermalisation E_γ (arXiv:1904.07945) against its defining properties and closed
 forms (numpy Wootters concurrence, partial transposes, GHZ fidelities); gradients vs central
 finite differences."""
 

@@ -53,7 +53,7 @@ def run_qdiss(args, cwd, env=None, timeout=300) -> subprocess.CompletedProcess:
 
 def markov_chain_state(eta, rate, mu, temperature, omega=1.0) -> np.ndarray:
     """The two-qubit steady state (basis ee, eg, ge, gg) from the four-state Markov chain
-    (physics.md §2), in numpy, independently of qdiss: p_gg, p_±, p_ee on gg, Ψ±, ee."""
+    (arXiv:2508.18131), in numpy, independently of qdiss: p_gg, p_±, p_ee on gg, Ψ±, ee."""
     eta, rate, mu = (np.asarray(x, float) for x in (eta, rate, mu))
     n = 1.0 / np.expm1((omega - mu) / temperature)
     up = [np.sum(rate * n * (1 + s * eta)) for s in (1, -1)]
@@ -179,7 +179,7 @@ def test_default_job_concurrence_matches_markov_chain_and_gradient_matches_fd():
 
 
 def test_detailed_balance_gives_zero_concurrence():
-    """Equal chemical potentials: detailed balance, C = 0 exactly (physics.md §2)."""
+    """Equal chemical potentials: detailed balance, C = 0 exactly (arXiv:2508.18131)."""
     params = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in DEFAULT_PARAMETERS.items()}
     params["mu"] = jnp.array([-0.5, -0.5])
     rho = qdiss.steady_state(magnon_qubits_lindbladian(params)).rho

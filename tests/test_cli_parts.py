@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from test_cli import assert_png, wootters_lambdas
 
+import qdiss
 from qdiss.cli import _merits, _registry, _store
 from qdiss.cli._build import build_model
 from qdiss.cli._study import parse_label
@@ -28,22 +29,29 @@ def _random_state(seed: int, rank: int = 4) -> np.ndarray:
 
 
 def test_concurrence_margin_matches_wootters_and_its_gradient_matches_fd():
+    """The merit the CLI names ``concurrence_margin`` is the library's
+    ``qdiss.measures.concurrence_margin``, checked against Wootters' formula in numpy."""
+    merit = _merits.GENERIC["concurrence_margin"]
+    assert merit.source == "qdiss.measures"
+    margin = qdiss.measures.concurrence_margin
     bell = np.zeros((4, 4), complex)
     bell[[1, 1, 2, 2], [1, 2, 1, 2]] = 0.5  # |Ψ+⟩ = (|eg⟩ + |ge⟩)/√2
     states = [_random_state(s) for s in range(6)] + [0.9 * bell + 0.1 * np.eye(4) / 4]
     for rho in states:
         lam = wootters_lambdas(rho)
         expected = lam[0] - lam[1] - lam[2] - lam[3]
-        assert abs(float(_merits.concurrence_margin(jnp.asarray(rho))) - expected) < 1e-10
+        assert abs(float(margin(jnp.asarray(rho))) - expected) < 1e-10
+        via_cli = merit.fn(None, qdiss.Lindbladian(np.zeros((4, 4)), [], dims=(2, 2)), rho)
+        assert float(via_cli) == float(margin(jnp.asarray(rho)))
     # separable states have a negative margin; the Werner-like state above a positive one
-    assert float(_merits.concurrence_margin(jnp.eye(4, dtype=complex) / 4)) < 0
-    assert abs(float(_merits.concurrence_margin(jnp.asarray(states[-1]))) - 0.85) < 1e-10
+    assert float(margin(jnp.eye(4, dtype=complex) / 4)) < 0
+    assert abs(float(margin(jnp.asarray(states[-1]))) - 0.85) < 1e-10
 
     rho0 = _random_state(7)
     direction = _random_state(8) - _random_state(9)  # Hermitian, traceless
 
     def f(t):
-        return _merits.concurrence_margin(jnp.asarray(rho0) + t * jnp.asarray(direction))
+        return margin(jnp.asarray(rho0) + t * jnp.asarray(direction))
 
     grad = float(jax.grad(f)(0.0))
     h = 1e-6
@@ -288,3 +296,112 @@ def test_results_folder_lock(tmp_path):
     # the same run, killed: its lock is stale and taken over
     folder.prepare("x = 2\n", restart=False)
     assert _store.load_json(tmp_path / "r" / ".lock")["pid"] == os.getpid()
+
+
+def _listed_merits(out: str) -> set[str]:
+    """The names under "Figures of merit" in `qdiss models NAME`'s output."""
+    block = out[out.index("Figures of merit") :].splitlines()[1:]
+    return {line.split()[0] for line in block if line.startswith("  ")}
+
+
+@pytest.mark.parametrize("name", ["kerr", "magnon", "driven_cavity", "all_to_all_xyz"])
+def test_models_lists_only_merits_that_qdiss_run_accepts(name, capsys, tmp_path):
+    """`qdiss models NAME` lists a figure of merit iff a study of that model (at the sizes it
+    prints) loads with it: the two-qubit ones are listed for the magnon qubits, not for two Kerr
+    modes, one cavity or three emitters, and every one listed is accepted."""
+    from qdiss.cli import main as cli_main
+    from qdiss.cli._build import EXAMPLE_SIZE
+    from qdiss.cli._errors import StudyError
+    from qdiss.cli._study import load_study
+
+    assert cli_main(["models", name]) == 0
+    out = capsys.readouterr().out
+    listed = _listed_merits(out)
+    entry = _registry.find_model(name)
+    expect_two_qubits = name == "magnon"
+    assert ("concurrence" in listed) == expect_two_qubits
+    assert ("concurrence_margin" in listed) == expect_two_qubits
+    assert ("negativity" in listed) == (name != "driven_cavity")
+    assert "purity" in listed
+    if not expect_two_qubits:
+        assert "Not for dims" in out and "two-qubit" in out
+
+    values = {"magnon": "eta = [0.1, 0.9]\nrate = [0.2, 0.9]\nmu = [0.1, -1.0]\ntemperature = 0.5"}
+    params = values.get(name) or "\n".join(
+        f"{p.name} = {EXAMPLE_SIZE if p.kind == 'int' else 0.5}"
+        for p in entry.parameters
+        if p.required
+    )
+    study = tmp_path / "study.toml"
+    for merit in sorted(listed | {"concurrence", "concurrence_margin", "negativity"}):
+        study.write_text(
+            f'name = "s"\n[model]\nname = "{name}"\n[model.parameters]\n{params}\n'
+            f'[[task]]\nkind = "steady"\nmerits = ["{merit}"]\n'
+        )
+        if merit in listed:
+            load_study(study)
+        else:
+            with pytest.raises(StudyError, match="does not apply"):
+                load_study(study)
+
+
+def test_heat_map_colour_scale_is_sequential_for_nonnegative_merits(tmp_path, monkeypatch):
+    """A non-negative quantity (declared lower bound 0, or all values ≥ 0) gets a sequential
+    map even with rounding noise at −1e-16; values of both signs of an undeclared quantity
+    (e.g. the concurrence margin) get the diverging map centred on 0."""
+    import matplotlib.figure
+
+    from qdiss.cli._plots import colour_scale, plot_task
+
+    used = []  # the colour map of each heat map, read from its colour bar's mappable
+    original = matplotlib.figure.Figure.colorbar
+
+    def spy(self, mappable, *args, **kwargs):
+        used.append(mappable.get_cmap().name)
+        return original(self, mappable, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "colorbar", spy)
+    x, y = np.linspace(0, 1, 4), np.linspace(0, 1, 3)
+    noisy = np.outer(x, y) * 0.4
+    noisy[0, :] = [-1e-16, 0.0, -5e-16]  # round-off at separable points
+    signed = np.outer(x, y) - 0.3
+    axes = [
+        {"key": f"axis.{a}", "label": a, "parameter": a, "index": None, "unit": ""}
+        | {"scale": "linear"}
+        for a in "ab"
+    ]
+    merits = [
+        {"name": "log_negativity", "key": "merit.ln", "unit": "ebits", "lower": 0.0},
+        {"name": "own", "key": "merit.own", "unit": None, "lower": None},
+        {"name": "concurrence_margin", "key": "merit.cm", "unit": "", "lower": None},
+    ]
+    own = np.abs(signed)  # undeclared, all ≥ 0
+    _store.save_json(tmp_path / "s.json", _sweep_meta(axes, merits, {"0": "ok"}))
+    _store.save_npz(
+        tmp_path / "s.npz",
+        {
+            "axis.a": x,
+            "axis.b": y,
+            "merit.ln": noisy,
+            "merit.own": own,
+            "merit.cm": signed,
+            "status": np.zeros((4, 3), np.int32),
+        },
+    )
+
+    @dataclasses.dataclass
+    class Task:
+        name: str
+        kind: str
+
+    paths = plot_task(tmp_path, Task("s", "sweep"), "title")
+    assert len(paths) == 3
+    for path in paths:
+        assert_png(path)
+    assert used == ["viridis", "viridis", "RdBu_r"]
+    assert colour_scale({"lower": 0.0}, noisy.ravel()) == ("viridis", None)
+    assert colour_scale({}, signed.ravel()) == ("RdBu_r", 0.0)
+    assert colour_scale({}, own.ravel()) == ("viridis", None)
+    for name in ("negativity", "log_negativity", "concurrence", "purity", "liouvillian_gap"):
+        assert _merits.GENERIC[name].lower == 0.0
+    assert _merits.GENERIC["concurrence_margin"].lower is None

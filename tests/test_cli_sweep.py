@@ -58,6 +58,16 @@ def test_sweep_example_matches_markov_chain_and_reports_failures(sweep_run):
     assert [a["unit"] for a in meta["axes"]] == ["", ""]
     for name in ("sweep.concurrence.png", "sweep.log_negativity.png"):
         assert_png(folder / name)
+    # Separable points (two qubits: C = 0 ⟺ PPT) have a log-negativity of exactly 0, not
+    # rounding noise, and the merit is declared non-negative (a sequential colour map).
+    separable = (data["status"] == 0) & (data["merit.concurrence"] == 0)
+    assert separable.sum() >= 5
+    assert np.all(data["merit.log_negativity"][separable] == 0.0)
+    assert np.all(data["merit.log_negativity"][data["status"] == 0] >= 0.0)
+    assert {m["name"]: m["lower"] for m in meta["merits"]} == {
+        "concurrence": 0.0,
+        "log_negativity": 0.0,
+    }
 
 
 def test_sweep_resumes_after_sigkill_with_identical_results(sweep_run, tmp_path):

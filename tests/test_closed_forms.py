@@ -1,4 +1,4 @@
-"""Every solver against closed forms (physics.md): driven damped cavity and its gradient, thermal
+"""Every solver against closed forms: driven damped cavity and its gradient, thermal
 qubit, cooperative resonance fluorescence (Puri–Lawande), extreme rate imbalance, float32."""
 
 from __future__ import annotations

@@ -63,6 +63,13 @@ def wootters_reference(rho):
     return max(0.0, lam[0] - lam[1:].sum())
 
 
+def wootters_margin_reference(rho):
+    """λ₁ − λ₂ − λ₃ − λ₄ unclipped, λ from the (non-Hermitian) eigenvalues of ρρ̃ (numpy)."""
+    lam = np.sqrt(np.abs(np.linalg.eigvals(rho @ YY @ rho.conj() @ YY)))
+    lam = np.sort(lam)[::-1]
+    return lam[0] - lam[1:].sum()
+
+
 def dm_from_params(theta, n, rank):
     m = n * rank
     a = jax.lax.complex(theta[:m], theta[m:]).reshape(n, rank)
@@ -333,6 +340,7 @@ def test_werner_gradients_closed_form():
 
 FUNCTIONS = {
     "concurrence": measures.concurrence,
+    "concurrence_margin": measures.concurrence_margin,
     "negativity": measures.negativity,
     "log_negativity": measures.log_negativity,
     "fully_entangled_fraction": measures.fully_entangled_fraction,
@@ -352,3 +360,109 @@ def test_jit_vmap_over_a_batch(name):
     if name != "is_ppt":
         grads = jax.jit(jax.vmap(jax.grad(f)))(batch)
         assert np.all(np.isfinite(np.asarray(grads)))
+
+
+# ------------------------------------------------------------------ round-off at separable states
+
+
+def _random_product_pure(da, db):
+    return proj(np.kron(random_ket(da), random_ket(db)))
+
+
+def test_separable_states_give_exactly_zero_negativity():
+    """Rounding noise of the partial transpose's zero eigenvalues (±1e-16, which gave
+    N ≈ 5e-16 and E_N ≈ ±2e-15 here) is clipped: separable states give exactly 0."""
+    states = [(_random_product_pure(2, 3), (2, 3)) for _ in range(40)]
+    states += [(_random_product_pure(2, 2), (2, 2)) for _ in range(20)]
+    states += [(random_separable(), (2, 2)) for _ in range(5)]
+    for rho, dims in states:
+        r = jnp.asarray(rho)
+        assert float(measures.negativity(r, dims)) == 0.0
+        assert float(measures.log_negativity(r, dims)) == 0.0
+
+
+def test_log_negativity_is_zero_at_a_trace_slightly_off_one():
+    """A solver's ρ has tr ρ = 1 ± a few eps: E_N = log₂ tr ρ ≈ ±3e-16 is round-off, clipped to
+    0; the derivative at the clip is the unclipped one, tr(dρ)/ln 2 (documented)."""
+    rho = np.kron(random_dm(2), random_dm(2))
+    for scale in (1 - 2e-16, 1 + 4e-16):
+        r = jnp.asarray(rho * scale)
+        assert float(measures.log_negativity(r)) == 0.0
+        g = np.asarray(jax.grad(measures.log_negativity)(r.astype(complex)))
+        np.testing.assert_allclose(g, np.eye(4) / np.log(2), atol=1e-12)
+    # a real trace error is not clipped
+    assert float(measures.log_negativity(jnp.asarray(rho * (1 + 1e-9)))) == pytest.approx(
+        np.log2(1 + 1e-9), rel=1e-6
+    )
+
+
+def test_negativity_clip_keeps_small_real_entanglement():
+    """The clip is at round-off (10·n·eps·tr ρ ≈ 9e-15 for two qubits), not at the solver's
+    accuracy: a Werner state just above the PPT boundary keeps its negativity."""
+    p = 1 / 3 + 1e-12
+    # Werner: the partial transpose's smallest eigenvalue is (1 − 3p)/4
+    assert float(measures.negativity(jnp.asarray(werner(p)))) == pytest.approx(
+        (3 * p - 1) / 4, rel=1e-3
+    )
+
+
+# ----------------------------------------------------------------------------- concurrence margin
+
+
+@pytest.mark.parametrize("p", [0.0, 0.1, 1 / 3, 0.5, 0.8, 1.0])
+def test_concurrence_margin_werner_closed_form(p):
+    """Werner p|Ψ⁻⟩⟨Ψ⁻| + (1−p)I/4: λ = ((1+3p)/4, (1−p)/4 ×3), so S = (3p − 1)/2 for every p
+    (negative below the separability bound p = 1/3), and C = max(0, S)."""
+    rho = jnp.asarray(werner(p))
+    assert float(measures.concurrence_margin(rho)) == pytest.approx((3 * p - 1) / 2, abs=1e-12)
+    assert float(measures.concurrence(rho)) == pytest.approx(max(0.0, (3 * p - 1) / 2), abs=1e-12)
+
+
+def test_concurrence_margin_pure_states_equal_the_concurrence():
+    """a|00⟩ + b|11⟩ (and local unitaries of it): S = C = 2|ab|."""
+    for theta in (0.0, 0.2, np.pi / 4, 1.1):
+        a, b = np.cos(theta), np.sin(theta) * np.exp(0.3j)
+        psi = np.kron(random_unitary(2), random_unitary(2)) @ np.array([a, 0, 0, b])
+        rho = jnp.asarray(proj(psi))
+        assert float(measures.concurrence_margin(rho)) == pytest.approx(2 * abs(a * b), abs=1e-7)
+
+
+def test_concurrence_margin_against_numpy_wootters():
+    """Random full-rank states (entangled or not) and separable mixtures against the numpy
+    eigenvalues of ρρ̃; negative at separable full-rank states, = C wherever C > 0."""
+    states = [random_dm(4) for _ in range(6)] + [random_separable() for _ in range(4)]
+    for rho in states:
+        s = float(measures.concurrence_margin(jnp.asarray(rho)))
+        assert s == pytest.approx(wootters_margin_reference(rho), abs=1e-10)
+        c = float(measures.concurrence(jnp.asarray(rho)))
+        assert c == pytest.approx(max(0.0, s), abs=1e-12)
+    for rho in states[-4:]:
+        assert float(measures.concurrence_margin(jnp.asarray(rho))) < 0
+    assert float(measures.concurrence_margin(jnp.eye(4, dtype=complex) / 4)) == pytest.approx(-0.5)
+
+
+def test_concurrence_margin_gradient_vs_finite_differences():
+    """Full-rank families, separable (S < 0: C has zero gradient there, S does not) and
+    entangled, against central differences; along the Werner family dS/dp = 3/2 at every p."""
+    x = RNG.normal(size=32)
+
+    def separable(t):  # mostly maximally mixed: separable, full rank
+        return 0.7 * jnp.eye(4, dtype=complex) / 4 + 0.3 * dm_from_params(t, 4, 4)
+
+    def entangled(t):
+        return 0.8 * jnp.asarray(proj(BELL_KETS["phi+"])) + 0.2 * dm_from_params(t, 4, 4)
+
+    assert float(measures.concurrence_margin(separable(jnp.asarray(x)))) < -0.05
+    assert float(measures.concurrence(separable(jnp.asarray(x)))) == 0.0
+    g = jax.grad(lambda t: measures.concurrence_margin(separable(t)))(jnp.asarray(x))
+    assert float(jnp.linalg.norm(g)) > 1e-3  # it moves from a separable start
+    assert_grad_matches_fd(lambda t: measures.concurrence_margin(separable(t)), x)
+    assert float(measures.concurrence_margin(entangled(jnp.asarray(x)))) > 0.3
+    assert_grad_matches_fd(lambda t: measures.concurrence_margin(entangled(t)), x)
+
+    singlet, noise = jnp.asarray(werner(1.0)), jnp.eye(4, dtype=complex) / 4
+    for p in (0.2, 0.6):
+        slope = jax.grad(
+            lambda q: measures.concurrence_margin(q.astype(complex) * singlet + (1 - q) * noise)
+        )(jnp.asarray(p))
+        assert float(slope) == pytest.approx(1.5, rel=1e-8)

@@ -1,4 +1,4 @@
-"""Light-emitter ensembles (qdiss.models.emitters, physics.md §1): the models against explicit
+"""Light-emitter ensembles (qdiss.models.emitters, arXiv:2402.16824): the models against explicit
 Pauli-string constructions and QuTiP, the U(1) limits, the first-order (small pair drive)
 squeezing at finite N, the Gaussian large-N formula against the Holstein–Primakoff boson model,
 the mean-field Bloch equations against the exact equations of motion of product states, the

@@ -1,4 +1,4 @@
-"""Entanglement-preserving local thermalisation as a model (qdiss.models.eplt, physics.md §3):
+"""Entanglement-preserving local thermalisation as a model (qdiss.models.eplt, arXiv:1904.07945):
 exact thermal marginals, the two-qubit entanglement criterion and concurrence, the fully
 entangled fraction identity, the GHZ fidelity for N = 3, 4 at every temperature, and gradients
 against finite differences. Reference quantities (thermal states, σ_X, fidelities) are computed

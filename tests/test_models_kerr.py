@@ -1,4 +1,4 @@
-"""qdiss.models.kerr: two Kerr resonators with an entangled bath (Coppo et al., physics.md §4),
+"""qdiss.models.kerr: two Kerr resonators with an entangled bath (Coppo et al., 2026 preprint),
 against the Gaussian closed form, the Lyapunov equation, local thermal statistics, symmetries and
 finite differences."""
 
@@ -25,8 +25,8 @@ LINEAR = dict(delta=0.4, G=0.25, kappa=1.0, r=0.2, phi=0.7)
     ],
 )
 def test_closed_form_matches_lyapunov(params):
-    """Two derivations: moment equations of c_± (physics.md) vs the (a, b) quadrature Lyapunov
-    equation built from the jump operators."""
+    """Two derivations: moment equations of c_± (qdiss.models.kerr) vs the (a, b) quadrature
+    Lyapunov equation built from the jump operators."""
     closed = kerr.gaussian_collective_moments(**params)
     lyap = kerr.covariance_to_collective_moments(kerr.gaussian_covariance(**params))
     for x, y in zip(closed, lyap, strict=True):

@@ -1,4 +1,4 @@
-"""Qubits in a pumped magnon bath (qdiss.models.magnon, physics.md §2): the Lindbladian against
+"""Qubits in a pumped magnon bath (qdiss.models.magnon, arXiv:2508.18131): the Lindbladian against
 the correlated dissipator written out term by term and against the CLI's model, the steady
 state against the four-state Markov chain (solved independently in NumPy), the detailed-balance
 no-go, gradients against finite differences, and the non-unique point η = 1."""

@@ -1,5 +1,5 @@
 """qdiss.models.sync: mean-field synchronisation of two-level ensembles (Yang & Zhang,
-arXiv:2511.10920, physics.md §5) against the Bloch equations, QuTiP, the closed-form limit cycle,
+arXiv:2511.10920) against the Bloch equations, QuTiP, the closed-form limit cycle,
 finite differences; two-group locking; the finite-N Lindblad counterpart."""
 
 from __future__ import annotations

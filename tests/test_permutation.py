@@ -530,7 +530,7 @@ def test_dicke_lindbladian_is_the_symmetric_block():
 
 @pytest.mark.slow
 def test_xyz_large_n_approaches_holstein_primakoff():
-    """All-to-all XYZ with local decay (physics.md §1): ξ²_R → R/(R + 2|λ|) as N → ∞,
+    """All-to-all XYZ with local decay (qdiss.models.emitters): ξ²_R → R/(R + 2|λ|) as N → ∞,
     R = √(γ² + 4Δ²), Δ = J_x + J_y − 2J_z, λ = J_x − J_y. The 1/N correction is ≈ 1e-3 at N = 60."""
     jx, jy, jz, gamma = 1.0, 0.6, 0.2, 1.0
     n = 60

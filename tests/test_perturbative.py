@@ -90,8 +90,8 @@ def test_tfi_permutation_against_exact_krylov():
 
 
 def test_large_n_slope_matches_gaussian_limit():
-    """Holstein–Primakoff (physics.md §1): ξ²_R → R/(R + 2|λ|) ≈ 1 − 2|λ|/R, so the first-order
-    slope −dξ²/dλ at λ → 0⁺ is 2/R with R = √(γ² + 4Δ²), Δ = J_x + J_y − 2J_z (N → ∞)."""
+    """Holstein–Primakoff (qdiss.models.emitters): ξ²_R → R/(R + 2|λ|) ≈ 1 − 2|λ|/R, so the
+    first-order slope −dξ²/dλ at λ → 0⁺ is 2/R, R = √(γ² + 4Δ²), Δ = J_x + J_y − 2J_z (N → ∞)."""
     n, lam = 200, 1e-3
     model = AllToAllXYZ(n, 1.0 + lam, 1.0, 0.3, 1.0, representation="permutation")
     xi2 = qdiss.measures.wineland_squeezing(perturbative(model).rho, n)

@@ -49,3 +49,44 @@ def test_results_extend_lineax():
     assert qdiss.RESULTS.promote(lx.RESULTS.max_steps_reached) == qdiss.RESULTS.max_steps_reached
     for name in ("non_unique", "residual_too_large", "inaccurate", "nonfinite", "not_positive"):
         assert getattr(qdiss.RESULTS, name) != qdiss.RESULTS.successful
+
+
+def test_printing_a_result_code_shows_its_name_and_message():
+    """``print(sol.result)`` showed lineax's bare message, ``RESULTS<>`` on success."""
+    assert repr(qdiss.RESULTS.successful) == "qdiss.RESULTS<successful>"
+    assert str(qdiss.RESULTS.successful) == "qdiss.RESULTS<successful>"
+    text = str(qdiss.RESULTS.non_unique)
+    assert text.startswith("qdiss.RESULTS<non_unique: The steady state is not unique")
+    assert text.endswith(">")
+    sol = qdiss.steady_state(random_lindbladian(3, 2, 0))
+    assert str(sol.result) == "qdiss.RESULTS<successful>"
+    assert qdiss.RESULTS[sol.result] == "successful"
+    assert qdiss.RESULTS[qdiss.RESULTS.nonfinite] == "nonfinite: " + _message("nonfinite")
+    import lineax as lx
+
+    promoted = qdiss.RESULTS.promote(lx.RESULTS.max_steps_reached)
+    assert str(promoted).startswith("qdiss.RESULTS<max_steps_reached: The maximum number")
+    # lineax's own enumeration is untouched
+    assert str(lx.RESULTS.successful) == "lineax._solution.RESULTS<>"
+
+
+def _message(name):
+    from qdiss._solution import result_message
+
+    return result_message(int(np.asarray(getattr(qdiss.RESULTS, name)._value)))
+
+
+def test_printing_batched_and_traced_result_codes():
+    """A batch (``vmap`` outside ``jit``) prints the count of each code; a traced code prints
+    ``traced``."""
+    L = random_lindbladian(3, 2, 0)
+
+    def solve(scale):
+        scaled = jax.tree_util.tree_map(lambda x: x * scale.astype(x.dtype), L)
+        return qdiss.steady_state(scaled, throw=False).result
+
+    batch = jax.vmap(solve)(np.array([1.0, 0.0, 2.0]))  # scale 0: L = 0, not unique
+    assert str(batch) == "qdiss.RESULTS<batch of 3: successful ×2, non_unique ×1>"
+    seen = []
+    jax.jit(lambda s: seen.append(str(solve(s))) or s)(1.0)
+    assert seen == ["qdiss.RESULTS<traced>"]

@@ -10,7 +10,15 @@ import numpy as np
 
 from ._study import parse_label
 
-__all__ = ["base_value", "build_kwargs", "build_model", "real_dtype", "runtime_message"]
+__all__ = [
+    "EXAMPLE_SIZE",
+    "base_value",
+    "build_kwargs",
+    "build_model",
+    "example_model",
+    "real_dtype",
+    "runtime_message",
+]
 
 
 def real_dtype(precision: str):
@@ -83,3 +91,27 @@ def build_model(entry, parameters: dict, overrides: dict, *, dtype=jnp.float64, 
     if not bool(finite):
         raise ValueError("the Lindbladian has non-finite entries")
     return model, L
+
+
+# Required integer parameters (sizes: N, cutoff) of an example instance: the smallest size that is
+# not the two-level / two-qubit special case.
+EXAMPLE_SIZE = 3
+
+
+def example_model(entry):
+    """``(model, L, sizes)``: an abstract instance of the model (``eqx.filter_eval_shape``: no
+    array is computed) and its Lindbladian, at the model's defaults, with every required integer
+    parameter at :data:`EXAMPLE_SIZE` and every required real one at 0.5; ``sizes`` maps the
+    integer parameters so set to their value. Enough to know the dims, which decide the generic
+    figures of merit that apply (``qdiss models NAME``). Raises what the model raises if it
+    rejects these values."""
+    parameters, sizes = {}, {}
+    for p in entry.parameters:
+        if not p.required:
+            continue
+        if p.kind == "int":
+            parameters[p.name] = sizes[p.name] = EXAMPLE_SIZE
+        elif p.kind == "real":
+            parameters[p.name] = 0.5
+    model, L = eqx.filter_eval_shape(lambda: build_model(entry, parameters, {}))
+    return model, L, sizes

@@ -107,6 +107,14 @@ class Context:
         generic = GENERIC.get(name)
         return self.study.unit(name, generic.unit if generic is not None else None)
 
+    def merit_lower(self, name: str) -> float | None:
+        """The declared lower bound of a generic figure of merit (0 for a non-negative one),
+        else None (unknown: the plots then look at the values)."""
+        from ._merits import GENERIC
+
+        generic = GENERIC.get(name)
+        return generic.lower if generic is not None else None
+
 
 def label_with_unit(name: str, unit: str | None) -> str:
     """``"mu[0] [ω]"``, ``"concurrence (dimensionless)"`` or ``"x [arb. units]"``."""

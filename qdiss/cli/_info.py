@@ -115,7 +115,6 @@ def print_studies(name: str | None) -> int:
 
 
 def print_models(name: str | None) -> int:
-    from ._merits import GENERIC, candidates
     from ._registry import discover_models, find_model, model_names, short_name
 
     entries, failed = discover_models()
@@ -139,8 +138,43 @@ def print_models(name: str | None) -> int:
     for p in entry.parameters:
         print(f"  {p.name:<18} {p.describe()}")
     print()
-    print("Figures of merit (merits / objective; checked against the model when a study loads):")
-    for merit_name, merit in candidates(entry.cls).items():
-        tag = "" if merit_name not in GENERIC else "  [generic]"
-        print(f"  {merit_name:<28} {merit.description[:80]}{tag}")
+    _print_merits(entry)
     return 0
+
+
+def _print_merits(entry) -> None:
+    """The figures of merit that apply to an example instance of the model (the rule of
+    ``qdiss run``: :func:`qdiss.cli._merits.resolve`), and the generic ones that do not."""
+    from ._build import example_model
+    from ._merits import GENERIC, available, candidates
+
+    try:
+        model, L, sizes = example_model(entry)
+    except Exception as e:  # the model rejects the example values: list every candidate
+        print(
+            "Figures of merit (merits / objective; not checked: the model rejects example "
+            f"values ({type(e).__name__}); checked against the model when a study loads):"
+        )
+        for merit_name, merit in candidates(entry.cls).items():
+            needs = f" (needs {merit.requires.text})" if merit.requires is not None else ""
+            tag = "  [generic]" if merit_name in GENERIC else ""
+            print(f"  {merit_name:<28} {(merit.description + needs)[:80]}{tag}")
+        return
+    dims = tuple(L.dims) if getattr(L, "dims", None) is not None else None
+    at = ", ".join(f"{k} = {v}" for k, v in sizes.items())
+    print(
+        f"Figures of merit (merits / objective) for dims {dims}{f' ({at})' if at else ''}; "
+        "checked against the study's model when it loads:"
+    )
+    listed = available(model, L)
+    for merit in listed:
+        tag = "  [generic]" if merit.name in GENERIC else ""
+        print(f"  {merit.name:<28} {merit.description[:80]}{tag}")
+    names = {m.name.partition(".")[0] for m in listed}
+    unmet: dict[str, list[str]] = {}
+    for merit in GENERIC.values():
+        if merit.name not in names and merit.requires is not None:
+            if merit.requires.unmet(L) is not None:
+                unmet.setdefault(merit.requires.text, []).append(merit.name)
+    for text, merit_names in unmet.items():
+        print(f"Not for dims {dims}: {', '.join(merit_names)} (need {text}).")

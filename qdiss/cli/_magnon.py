@@ -3,7 +3,7 @@ default job of ``qdiss``; kept importable from :mod:`qdiss.cli` for the tests an
 use it). The model class is :class:`qdiss.models.magnon.MagnonBathQubits`; this is an independent
 implementation (hand-built jump operators, numpy closed form) that the tests compare it with.
 
-Hou, Kleinherbers, Kelly & Tserkovnyak, arXiv:2508.18131 (physics.md §2).
+Hou, Kleinherbers, Kelly & Tserkovnyak, arXiv:2508.18131.
 
 Model: two qubits (frequency ω), bath channels c with spatial correlation η_c, rate Γ_c and
 effective chemical potential μ_c at temperature T; n_c = 1/(e^{(ω−μ_c)/T} − 1), Γ↓ = Γ(1+n),
@@ -59,7 +59,8 @@ def x_state_concurrence(rho):
 
 
 def markov_chain_concurrence(params: dict) -> float:
-    """Closed form (physics.md §2): the four-state chain on {gg, Ψ+, Ψ−, ee}, solved with numpy."""
+    """Closed form (model of arXiv:2508.18131): the four-state chain on {gg, Ψ+, Ψ−, ee},
+    solved with numpy."""
     eta, rate = np.asarray(params["eta"]), np.asarray(params["rate"])
     mu, temp = np.asarray(params["mu"]), float(params["temperature"])
     n = 1.0 / np.expm1((QUBIT_FREQUENCY - mu) / temp)

@@ -22,66 +22,64 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array
 
 from .. import measures
-from ..measures._states import _psd_sqrt, _svdvals
 
-__all__ = ["GENERIC", "Merit", "available", "candidates", "concurrence_margin", "resolve"]
-
-# σ^y ⊗ σ^y (real), for the spin flip ρ̃ = (σ^y⊗σ^y) ρ* (σ^y⊗σ^y).
-_SIGMA_Y_SIGMA_Y = np.array([[0, 0, 0, -1], [0, 0, 1, 0], [0, 1, 0, 0], [-1, 0, 0, 0]], float)
+__all__ = ["GENERIC", "Merit", "Requirement", "available", "candidates", "resolve"]
 
 
-def concurrence_margin(rho: Array) -> Array:
-    r"""Wootters' margin S(ρ) = λ₁ − λ₂ − λ₃ − λ₄ of a two-qubit state, unclipped.
+@dataclasses.dataclass(frozen=True)
+class Requirement:
+    """What a figure of merit needs of the system, decided from the Lindbladian's ``dims`` alone:
+    ``test(dims)`` is true when it applies. ``text`` says what is needed (e.g. "a two-qubit
+    system (dims (2, 2))"). The one rule both ``qdiss run`` (:func:`resolve`) and
+    ``qdiss models`` (:func:`available`) apply."""
 
-    λ₁ ≥ … ≥ λ₄ are the eigenvalues of √(√ρ ρ̃ √ρ), ρ̃ = (σ^y⊗σ^y) ρ* (σ^y⊗σ^y), computed as the
-    singular values of (σ^y⊗σ^y) √ρ* (σ^y⊗σ^y) √ρ. The concurrence is C = max(0, S); S < 0 for
-    separable states and keeps a gradient there, which C (flat at 0) does not: an optimiser
-    started at a separable state moves on S and stands still on C. Where C > 0, S = C.
-    """
-    if rho.shape != (4, 4):
-        raise ValueError(f"`rho` must be a two-qubit density matrix (4, 4); got {rho.shape}.")
-    flip = jnp.asarray(_SIGMA_Y_SIGMA_Y, dtype=rho.dtype)
-    sqrt_rho = _psd_sqrt(rho)
-    lam = _svdvals(flip @ sqrt_rho.conj() @ flip @ sqrt_rho)  # descending
-    return lam[0] - lam[1] - lam[2] - lam[3]
+    text: str
+    test: Callable[[tuple[int, ...]], bool]
+
+    def unmet(self, L) -> str | None:
+        """Why this does not apply to ``L`` (None if it does)."""
+        dims = getattr(L, "dims", None)
+        dims = None if dims is None else tuple(int(d) for d in dims)
+        if dims is not None and self.test(dims):
+            return None
+        return f"needs {self.text}; this model has dims {dims}"
+
+
+TWO_QUBITS = Requirement("a two-qubit system (dims (2, 2))", lambda dims: dims == (2, 2))
+BIPARTITE = Requirement(
+    "a system of at least two subsystems (the Lindbladian's `dims`)", lambda dims: len(dims) >= 2
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Merit:
-    """A figure of merit: ``fn(model, L, rho)`` is a real scalar."""
+    """A figure of merit: ``fn(model, L, rho)`` is a real scalar.
+
+    ``requires``: what it needs of the system (None: any); ``lower``: a declared lower bound
+    of its values (0 for a non-negative quantity, None when unknown), which the plots use to
+    pick a sequential colour map."""
 
     name: str
     fn: Callable[[Any, Any, Array], Array]
     description: str
     source: str
     unit: str | None = None  # "" dimensionless, None unknown
+    requires: Requirement | None = None
+    lower: float | None = None
 
 
 def _bipartite(fn):
     def merit(model, L, rho):
-        dims = getattr(L, "dims", None)
-        if dims is None or len(dims) < 2:
-            raise ValueError(
-                "needs a system of at least two subsystems (the Lindbladian's `dims`); this "
-                f"model has dims {dims}"
-            )
-        return fn(rho, tuple(dims), 0)
+        return fn(rho, tuple(L.dims), 0)
 
     return merit
 
 
-def _two_qubits(fn):
-    def merit(model, L, rho):
-        dims = getattr(L, "dims", None)
-        if dims is None or tuple(dims) != (2, 2):
-            raise ValueError(f"needs a two-qubit system (dims (2, 2)); this model has dims {dims}")
-        return fn(rho)
-
-    return merit
+def _of_rho(fn):
+    return lambda model, L, rho: fn(rho)
 
 
 def _first_line(obj) -> str:
@@ -92,28 +90,32 @@ def _first_line(obj) -> str:
 GENERIC: dict[str, Merit] = {
     m.name: m
     for m in [
-        Merit("purity", lambda model, L, rho: measures.purity(rho), "tr ρ²", "qdiss.measures", ""),
+        Merit("purity", _of_rho(measures.purity), "tr ρ²", "qdiss.measures", "", lower=0.0),
         Merit(
             "von_neumann_entropy",
-            lambda model, L, rho: measures.von_neumann_entropy(rho),
+            _of_rho(measures.von_neumann_entropy),
             "S = −tr ρ ln ρ",
             "qdiss.measures",
             "nats",
+            lower=0.0,
         ),
         Merit(
             "concurrence",
-            _two_qubits(measures.concurrence),
+            _of_rho(measures.concurrence),
             "Wootters concurrence C = max(0, λ₁ − λ₂ − λ₃ − λ₄) (two qubits)",
             "qdiss.measures",
             "",
+            requires=TWO_QUBITS,
+            lower=0.0,
         ),
         Merit(
             "concurrence_margin",
-            _two_qubits(concurrence_margin),
+            _of_rho(measures.concurrence_margin),
             "λ₁ − λ₂ − λ₃ − λ₄ unclipped (two qubits): equals C where C > 0, negative and "
             "with a gradient where C = 0 — the objective to optimise from a separable start",
-            "qdiss.cli",
+            "qdiss.measures",
             "",
+            requires=TWO_QUBITS,
         ),
         Merit(
             "negativity",
@@ -121,6 +123,8 @@ GENERIC: dict[str, Merit] = {
             "N = Σ_{λ<0}|λ| of the partial transpose (first subsystem vs the rest)",
             "qdiss.measures",
             "",
+            requires=BIPARTITE,
+            lower=0.0,
         ),
         Merit(
             "log_negativity",
@@ -128,6 +132,8 @@ GENERIC: dict[str, Merit] = {
             "E_N = log₂‖ρ^{T_A}‖₁ (first subsystem vs the rest)",
             "qdiss.measures",
             "ebits",
+            requires=BIPARTITE,
+            lower=0.0,
         ),
         Merit(
             "liouvillian_gap",
@@ -135,6 +141,7 @@ GENERIC: dict[str, Merit] = {
             "slowest relaxation rate −max Re λ ≠ 0 of the Liouvillian (dense: small systems)",
             "qdiss.measures",
             None,
+            lower=0.0,
         ),
     ]
 }
@@ -227,6 +234,8 @@ def resolve(name: str, model, L) -> Merit:
     if base not in found:
         raise KeyError(name)
     merit = found[base]
+    if merit.requires is not None and (reason := merit.requires.unmet(L)) is not None:
+        raise ValueError(reason)
     try:
         out = _shape_of(merit, model, L)
     except (ValueError, TypeError, IndexError) as e:
@@ -237,11 +246,13 @@ def resolve(name: str, model, L) -> Merit:
     if field:
         if entries is None or field not in entries:
             raise KeyError(name)
-        merit = Merit(
-            name,
-            lambda m, L, rho, f=merit.fn, k=field: _entry(f(m, L, rho), k),
-            f"{merit.description} — entry `{field}`",
-            merit.source,
+        merit = dataclasses.replace(
+            merit,
+            name=name,
+            fn=lambda m, L, rho, f=merit.fn, k=field: _entry(f(m, L, rho), k),
+            description=f"{merit.description} — entry `{field}`",
+            unit=None,
+            lower=None,
         )
         _check_scalar(name, _entry(out, field))
         return merit
@@ -255,9 +266,12 @@ def resolve(name: str, model, L) -> Merit:
 
 
 def available(model, L) -> list[Merit]:
-    """Every figure of merit that applies to this model (entries of named tuples expanded)."""
+    """Every figure of merit that applies to this model (entries of named tuples expanded):
+    those :func:`resolve` accepts."""
     out = []
     for name, merit in candidates(type(model)).items():
+        if merit.requires is not None and merit.requires.unmet(L) is not None:
+            continue
         try:
             shape = _shape_of(merit, model, L)
         except Exception:

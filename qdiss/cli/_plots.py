@@ -13,7 +13,7 @@ import numpy as np
 from ._context import label_with_unit
 from ._store import load_json, load_npz
 
-__all__ = ["plot_task"]
+__all__ = ["colour_scale", "plot_task"]
 
 _FAILED = "#d62728"
 
@@ -73,9 +73,24 @@ def _edges(values: np.ndarray, log: bool) -> np.ndarray:
     return 10**e if log else e
 
 
+def colour_scale(merit: dict, finite: np.ndarray) -> tuple[str, float | None]:
+    """``(colour map, centre)`` of a heat map of the figure of merit ``merit`` (its entry of the
+    sweep's JSON) with finite values ``finite``. A non-negative quantity gets the sequential
+    ``viridis`` (centre None): one whose declared lower bound ``merit["lower"]`` is ≥ 0 (e.g.
+    negativity, concurrence, purity), whatever its values — rounding noise at −1e-16 is not a
+    sign change — or, with no declared bound, one whose values are all ≥ 0. Only values of both
+    signs of a quantity not declared non-negative get the diverging ``RdBu_r`` centred on 0."""
+    lower = merit.get("lower")
+    if lower is not None and lower >= 0:
+        return "viridis", None
+    if finite.size and finite.min() < 0 < finite.max():
+        return "RdBu_r", 0.0
+    return "viridis", None
+
+
 def _heatmap(results_dir, name, meta, arrays, merit, title) -> Path:
     plt = _pyplot()
-    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.colors import Normalize, TwoSlopeNorm
 
     ax_x, ax_y = meta["axes"]
     x, y = arrays[ax_x["key"]], arrays[ax_y["key"]]
@@ -83,11 +98,14 @@ def _heatmap(results_dir, name, meta, arrays, merit, title) -> Path:
     status = arrays["status"]
     fig, ax = plt.subplots(figsize=(6.8, 5.4), layout="constrained")
     finite = z[np.isfinite(z)]
-    cmap = plt.get_cmap("viridis")
+    cmap_name, centre = colour_scale(merit, finite)
+    cmap = plt.get_cmap(cmap_name)
     norm = None
-    if finite.size and finite.min() < 0 < finite.max():  # diverging map centred on 0
-        cmap = plt.get_cmap("RdBu_r")
-        norm = TwoSlopeNorm(vcenter=0.0, vmin=finite.min(), vmax=finite.max())
+    if centre is not None:  # diverging map centred on 0
+        norm = TwoSlopeNorm(vcenter=centre, vmin=finite.min(), vmax=finite.max())
+    elif merit.get("lower") is not None and finite.size:  # rounding below a declared floor
+        vmin = max(merit["lower"], finite.min())
+        norm = Normalize(vmin=vmin, vmax=max(vmin, finite.max()))
     cmap = cmap.with_extremes(bad="#bdbdbd")  # failed points: grey
     mesh = ax.pcolormesh(
         _edges(x, ax_x["scale"] == "log"),

@@ -192,7 +192,13 @@ def _save(ctx, task, params, fp, block, devices, flat, raw, status, residual, co
             for a in task.axes
         ],
         "merits": [
-            {"name": m, "key": f"merit.{m}", "raw_key": f"raw.{m}", "unit": ctx.merit_unit(m)}
+            {
+                "name": m,
+                "key": f"merit.{m}",
+                "raw_key": f"raw.{m}",
+                "unit": ctx.merit_unit(m),
+                "lower": ctx.merit_lower(m),
+            }
             for m in task.merits
         ],
         "status_codes": {

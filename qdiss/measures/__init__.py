@@ -8,6 +8,7 @@ from ._dynamics import (
 )
 from ._entanglement import (
     concurrence as concurrence,
+    concurrence_margin as concurrence_margin,
     fully_entangled_fraction as fully_entangled_fraction,
     ghz_fidelity as ghz_fidelity,
     is_ppt as is_ppt,

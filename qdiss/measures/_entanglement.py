@@ -1,5 +1,5 @@
-r"""Entanglement measures and witnesses: concurrence, negativity, logarithmic negativity, the PPT
-test, entangled fractions and GHZ fidelity.
+r"""Entanglement measures and witnesses: concurrence and Wootters' unclipped margin, negativity,
+logarithmic negativity, the PPT test, entangled fractions and GHZ fidelity.
 
 Non-smooth points (zero concurrence, zero eigenvalues, degenerate spectra) follow the rules in
 :mod:`qdiss.measures._states`: gradients are finite everywhere, exact wherever the measure is
@@ -11,6 +11,7 @@ do not depend on that choice except through the named target states ``|Φ⁺⟩`
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
@@ -30,6 +31,7 @@ from ._states import (
 
 __all__ = [
     "concurrence",
+    "concurrence_margin",
     "fully_entangled_fraction",
     "ghz_fidelity",
     "is_ppt",
@@ -54,14 +56,42 @@ def _check_two_qubits(rho: Array) -> Array:
     return rho
 
 
+def concurrence_margin(rho: Array) -> Array:
+    r"""Wootters' margin of a two-qubit state, unclipped:
+
+        S(ρ) = λ₁ − λ₂ − λ₃ − λ₄,
+
+    ``λ₁ ≥ … ≥ λ₄`` the eigenvalues of ``R = √(√ρ ρ̃ √ρ)``, ``ρ̃ = (σ^y⊗σ^y) ρ* (σ^y⊗σ^y)``
+    (W. K. Wootters, PRL 80, 2245 (1998)). The concurrence is ``C = max(0, S)``
+    (:func:`concurrence`), so ``S = C`` wherever ``C > 0``; at a separable state ``S ≤ 0`` and,
+    unlike ``C`` (flat at 0 there), ``S`` still has a gradient, which is why it is the objective
+    to optimise from a separable start. Closed forms: the Werner state
+    ``p|Ψ⁻⟩⟨Ψ⁻| + (1−p)I/4`` gives ``S = (3p−1)/2`` for every ``p`` (negative for ``p < 1/3``);
+    a pure state ``a|00⟩ + b|11⟩`` gives ``S = C = 2|ab|`` (0 for a product state); ``I/4``
+    gives ``−½``.
+
+    The λᵢ are the singular values of ``√ρ̃ √ρ = (σ^y⊗σ^y) √ρ* (σ^y⊗σ^y) √ρ``
+    (``R² = (√ρ̃√ρ)†(√ρ̃√ρ)``). Gradient: singular values without singular-vector derivatives
+    (``dλᵢ = Re(aᵢ† dX bᵢ)``), ``√ρ`` by the gap-free rule of :mod:`qdiss.measures._states`;
+    exact wherever ρ has full rank or moves at fixed rank, finite everywhere (the rank-deficient
+    caveat of :func:`concurrence` applies).
+    """
+    rho = _check_two_qubits(rho)
+    flip = jnp.asarray(_SIGMA_Y_SIGMA_Y, dtype=rho.dtype)
+    sqrt_rho = _psd_sqrt(rho)
+    lam = _svdvals(flip @ sqrt_rho.conj() @ flip @ sqrt_rho)  # descending
+    return lam[0] - lam[1] - lam[2] - lam[3]
+
+
 def concurrence(rho: Array) -> Array:
     r"""Wootters concurrence of a two-qubit state,
 
-        C(ρ) = max(0, λ₁ − λ₂ − λ₃ − λ₄),
+        C(ρ) = max(0, λ₁ − λ₂ − λ₃ − λ₄) = max(0, S(ρ)),
 
     ``λ₁ ≥ … ≥ λ₄`` the eigenvalues of ``R = √(√ρ ρ̃ √ρ)``, ``ρ̃ = (σ^y⊗σ^y) ρ* (σ^y⊗σ^y)``
-    (W. K. Wootters, PRL 80, 2245 (1998)). General (not only X states); Bell states give 1,
-    separable states 0, the Werner state ``p|Ψ⁻⟩⟨Ψ⁻| + (1−p)I/4`` gives ``max(0, (3p−1)/2)``.
+    (W. K. Wootters, PRL 80, 2245 (1998)); ``S`` is :func:`concurrence_margin`. General (not
+    only X states); Bell states give 1, separable states 0, the Werner state
+    ``p|Ψ⁻⟩⟨Ψ⁻| + (1−p)I/4`` gives ``max(0, (3p−1)/2)``.
 
     The λᵢ are computed as the singular values of ``√ρ̃ √ρ = (σ^y⊗σ^y) √ρ* (σ^y⊗σ^y) √ρ``
     (``R² = (√ρ̃√ρ)†(√ρ̃√ρ)``), which avoids the square root of rounding noise: Bell states give
@@ -76,11 +106,7 @@ def concurrence(rho: Array) -> Array:
     omits the kernel–kernel contribution — e.g. at a Bell state along the Werner family it gives
     3/4 where the one-sided slope is 3/2.
     """
-    rho = _check_two_qubits(rho)
-    flip = jnp.asarray(_SIGMA_Y_SIGMA_Y, dtype=rho.dtype)
-    sqrt_rho = _psd_sqrt(rho)
-    lam = _svdvals(flip @ sqrt_rho.conj() @ flip @ sqrt_rho)  # descending
-    x = lam[0] - lam[1] - lam[2] - lam[3]
+    x = concurrence_margin(rho)
     return jnp.where(x > 10 * _rank_tol(_real_trace(rho), 4, x.dtype), x, 0.0)
 
 
@@ -90,22 +116,39 @@ def negativity(rho: Array, dims: tuple[int, ...] | None = None, sys=0) -> Array:
 
     Any dimensions: ``dims`` static (default ``(d, d)`` when ``n = d²``). Transposing ``A`` or
     ``B`` gives the same value. Bell states give ½; a maximally entangled ``d⊗d`` state gives
-    ``(d−1)/2``. Gradient: ``−Σ_{λ<0} dλ``, gap-free at degenerate eigenvalues; 0 at PPT states
-    (an eigenvalue exactly at 0 contributes 0).
+    ``(d−1)/2``.
+
+    Round-off: an eigenvalue ``−tol ≤ λ < 0``, ``tol = 10·n·eps·|tr ρ|`` (≈ 1e-14 for
+    ``n = 6`` in float64), counts as exactly 0 (rule 1 of :mod:`qdiss.measures._states`), so a
+    separable or PPT state gives exactly 0, not rounding noise. Gradient:
+    ``dN = −Σ_{λ<−tol} ⟨uλ|dρ^{T_A}|uλ⟩``, gap-free at degenerate eigenvalues; an eigenvalue at or
+    above ``−tol`` contributes 0 to the value and to the derivative (the zero branch of
+    ``max(0, −λ)``, as at the kink), so the gradient is 0 at PPT states.
     """
     rho = _check_square(rho)
     dims = _bipartite_dims(rho, dims)
     w = _eigvalsh(partial_transpose(rho, dims, sys))
-    return jnp.sum(jnp.where(w < 0, -w, 0.0))
+    tol = 10 * _rank_tol(_real_trace(rho), rho.shape[0], w.dtype)
+    return jnp.sum(jnp.where(w < -tol, -w, 0.0))
 
 
 def log_negativity(rho: Array, dims: tuple[int, ...] | None = None, sys=0) -> Array:
     r"""Logarithmic negativity ``E_N(ρ) = log₂ ‖ρ^{T_A}‖₁ = log₂(tr ρ + 2N(ρ))`` (base 2: a Bell
-    pair gives 1, a maximally entangled ``d⊗d`` state ``log₂ d``). Arguments and gradient as in
+    pair gives 1, a maximally entangled ``d⊗d`` state ``log₂ d``). Arguments as in
     :func:`negativity`.
+
+    Round-off: where ``|E_N| ≤ 10·n·eps`` (a PPT state whose trace is 1 up to rounding, e.g. a
+    solver's steady state with ``tr ρ = 1 − 2e-16``) the value is exactly 0 instead of
+    ``log₂ tr ρ ≈ ±1e-16``. The derivative is not clipped: it is that of ``log₂(tr ρ + 2N)``,
+    ``dE_N = (d tr ρ + 2 dN)/((tr ρ + 2N) ln 2)``, everywhere; at a PPT state that is
+    ``tr(dρ)/ln 2`` (gradient ``I/ln 2`` with respect to ρ), which vanishes along every
+    trace-preserving direction, such as a steady state's derivative with respect to a parameter.
     """
     rho = _check_square(rho)
-    return jnp.log2(_real_trace(rho) + 2 * negativity(rho, dims, sys))
+    e = jnp.log2(_real_trace(rho) + 2 * negativity(rho, dims, sys))
+    tol = 10 * rho.shape[0] * jnp.finfo(e.dtype).eps
+    # e − stop_gradient(e) is exactly 0 with the derivative of e (see the docstring).
+    return jnp.where(jnp.abs(e) <= tol, e - jax.lax.stop_gradient(e), e)
 
 
 def is_ppt(rho: Array, dims: tuple[int, ...] | None = None, sys=0, atol=None) -> Array:

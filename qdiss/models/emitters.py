@@ -1,4 +1,4 @@
-r"""Light-emitter ensembles: spin squeezing in the steady state (physics.md §1).
+r"""Light-emitter ensembles: spin squeezing in the steady state.
 
 Huybrechts & Roscilde, *Quantum correlations in the steady state of light-emitter ensembles from
 perturbation theory*, arXiv:2402.16824 (the all-to-all models); Lee, Gopalakrishnan & Lukin,
@@ -35,12 +35,12 @@ permutation-invariant Lindbladian of qdiss/_permutation.py on the total-spin blo
 ≈ N³/6 unknowns; N up to hundreds), with the same parameters. :func:`block_spin_moments` and
 :meth:`~AbstractEmitterEnsemble.wineland_squeezing` take states of either kind.
 
-**Closed forms** (physics.md §1): with Δ = J_x + J_y − 2J_z, λ = J_x − J_y, R = √(γ² + 4Δ²), the
-Gaussian (Holstein–Primakoff, N → ∞) Wineland parameter of the paramagnetic all-to-all XYZ model
-is ξ²_R = R/(R + 2|λ|) (:func:`gaussian_wineland_squeezing`), and the all-down mean-field fixed
-point is unstable iff (J_x − J_z)(J_z − J_y) > Γ_⊥²/4, Γ_⊥ = γ/2 (+ γ_c/2 + 2γ_φ), i.e.
-(J_x − J_z)(J_z − J_y) > γ²/16 with decay only (:meth:`AllToAllXYZ.mean_field_instability`;
-lattice: J_a → zJ_a, coordination z).
+**Closed forms** (checked in ``tests/test_permutation.py``): with Δ = J_x + J_y − 2J_z,
+λ = J_x − J_y, R = √(γ² + 4Δ²), the Gaussian (Holstein–Primakoff, N → ∞) Wineland parameter of the
+paramagnetic all-to-all XYZ model is ξ²_R = R/(R + 2|λ|) (:func:`gaussian_wineland_squeezing`), and
+the all-down mean-field fixed point is unstable iff (J_x − J_z)(J_z − J_y) > Γ_⊥²/4, Γ_⊥ = γ/2
+(+ γ_c/2 + 2γ_φ), i.e. (J_x − J_z)(J_z − J_y) > γ²/16 with decay only
+(:meth:`AllToAllXYZ.mean_field_instability`; lattice: J_a → zJ_a, coordination z).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def gaussian_wineland_squeezing(Jx, Jy, Jz, gamma) -> Array:
 
     in the paramagnetic phase (all-down state mean-field stable, λ² < Δ² + γ²/4). Around the
     all-down state S⁻ ≈ √N b and the model becomes one mode, H = Δ b†b + (λ/2)(b² + b†²),
-    L = √γ b, whose smallest quadrature variance is ξ²_R (physics.md §1).
+    L = √γ b, whose smallest quadrature variance is ξ²_R.
     """
     Jx, Jy, Jz, gamma = (jnp.asarray(x) for x in (Jx, Jy, Jz, gamma))
     lam = Jx - Jy
@@ -326,7 +326,7 @@ def _xyz_mean_field_instability(model, z) -> Array:
 
 
 class AllToAllXYZ(AbstractEmitterEnsemble):
-    r"""All-to-all dissipative XYZ model (two-emitter driving; arXiv:2402.16824, physics.md §1).
+    r"""All-to-all dissipative XYZ model (two-emitter driving; arXiv:2402.16824).
 
         H = (1/N) Σ_{i<j} (J_x σ^x_iσ^x_j + J_y σ^y_iσ^y_j + J_z σ^z_iσ^z_j)
           = (1/N) Σ_a J_a (2S_a² − N/2),
@@ -412,7 +412,7 @@ class AllToAllXYZ(AbstractEmitterEnsemble):
 
 class AllToAllTFI(AbstractEmitterEnsemble):
     r"""All-to-all dissipative transverse-field Ising model (single-emitter driving;
-    arXiv:2402.16824, physics.md §1).
+    arXiv:2402.16824).
 
         H = (J/N) Σ_{i<j} σ^z_iσ^z_j + h Σ_i σ^x_i = (J/N)(2S_z² − N/2) + 2h S_x,
         L_i = √γ σ⁻_i  [+ √γ_φ σ^z_i]  [+ √(γ_c/N) S⁻].
@@ -479,7 +479,7 @@ def _chain_bonds(num: int, periodic: bool) -> tuple[tuple[int, int], ...]:
 
 class XYZLattice(AbstractEmitterEnsemble):
     r"""Dissipative XYZ model with nearest-neighbour couplings on a chain or ring
-    (Lee, Gopalakrishnan & Lukin, PRL 110, 257204 (2013); physics.md §1).
+    (Lee, Gopalakrishnan & Lukin, PRL 110, 257204 (2013)).
 
         H = Σ_⟨ij⟩ (J_x σ^x_iσ^x_j + J_y σ^y_iσ^y_j + J_z σ^z_iσ^z_j),
         L_i = √γ σ⁻_i  [+ √γ_φ σ^z_i].

@@ -1,8 +1,8 @@
 r"""Entanglement-preserving local thermalisation (EPLT) as a model with physical parameters.
 
 Hsieh, Lostaglio & Acín, *Entanglement preserving local thermalization*, arXiv:1904.07945
-(physics.md §3). A channel, not a Lindbladian: each party's state is replaced by its thermal
-state τ_X = e^{−H_X/T}/Z, yet some entanglement survives. For local dimension d
+(``notebooks/03_eplt_channels.ipynb``). A channel, not a Lindbladian: each party's state is replaced
+by its thermal state τ_X = e^{−H_X/T}/Z, yet some entanglement survives. For local dimension d
 
     E_γ(ρ) = γ T(ρ) + (1 − γ) σ_A ⊗ σ_B,   σ_X = (τ_X − γ I/d)/(1 − γ),   0 < γ ≤ d·P_min,
 

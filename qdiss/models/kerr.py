@@ -1,7 +1,7 @@
 r"""Two two-photon-driven Kerr resonators sharing an entangled (two-mode squeezed) bath.
 
 A. Coppo, A. J. Shah, H. Alaeian, V. Brosco, R. Di Candia, S. Felicetti, *Nonlocal quantum
-fluctuations drive phase transitions* (2026 preprint); physics.md §4.
+fluctuations drive phase transitions* (2026 preprint); ``notebooks/04_kerr_entangled_baths.ipynb``.
 
 **Model.** Two identical, uncoupled resonators a, b (Fock cutoff ``cutoff`` each, Hilbert space
 a ⊗ b of dimension cutoff²):
@@ -28,8 +28,9 @@ each a single-mode squeezed bath with N = sinh² r and M_± = ⟨c_±²⟩_bath 
 **Threshold.** At U = η = 0 the linear drift of each collective mode has eigenvalues
 −κ/2 ± √(G² − Δ²): the parametric threshold is G_c = √(Δ² + κ²/4) (:attr:`KerrPair.threshold`).
 
-**Gaussian closed form** (U = η = 0, G < G_c; derived from the adjoint master equation, in
-agreement with physics.md §4), per collective mode s = ±, n_s = ⟨c_s†c_s⟩, m_s = ⟨c_s²⟩:
+**Gaussian closed form** (U = η = 0, G < G_c; derived from the adjoint master equation;
+``tests/test_models_kerr.py`` checks it against the quadrature Lyapunov equation), per
+collective mode s = ±, n_s = ⟨c_s†c_s⟩, m_s = ⟨c_s²⟩:
 
     dn_s/dt = −κ n_s + κN − 2G Im m_s,
     dm_s/dt = −(κ + 2iΔ) m_s + κM_s − iG(2n_s + 1),

@@ -1,7 +1,7 @@
 r"""Qubits in a pumped magnon bath: steady-state entanglement from a broken conservation law.
 
 Hou, Kleinherbers, Kelly & Tserkovnyak, *Breaking a conservation law enables steady-state
-entanglement out of equilibrium*, arXiv:2508.18131 (physics.md §2).
+entanglement out of equilibrium*, arXiv:2508.18131.
 
 M identical qubits (frequency ω, no direct coupling) share a bath with C channels. Channel c has
 rate Γ_c, spatial correlation η_c and effective chemical potential μ_c at temperature T:

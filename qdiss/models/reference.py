@@ -1,4 +1,4 @@
-r"""Reference models with exact steady states (physics.md, "Standard benchmarks").
+r"""Reference models with exact steady states, each from the paper cited with it.
 
 - Driven damped cavity: H = Δa†a + F(a + a†), L = √γ a. Coherent steady state |α⟩,
   α = −iF/(γ/2 + iΔ), ⟨n⟩ = F²/(Δ² + γ²/4) (:class:`DrivenCavity`).

@@ -1,7 +1,7 @@
 r"""Spontaneous macroscopic synchronisation of two-level ensembles.
 
 Z.-H. Yang, D.-B. Zhang, *Spontaneous macroscopic quantum synchronization in an ensemble of
-two-level systems*, arXiv:2511.10920; physics.md §5.
+two-level systems*, arXiv:2511.10920.
 
 **Mean-field master equation** (:class:`MeanFieldSync`). K groups of identical two-level systems
 with natural frequencies ω_k, incoherent gain Γ_g and damping Γ_d, all-to-all coupled through the
@@ -33,9 +33,9 @@ exactly when the incoherent fixed point s = 0, z₀ = (Γ_g − Γ_d)/Γ is unst
 
     V sin θ (Γ_d − Γ_g) > Γ²/2.
 
-These agree with physics.md §5 (no sign slip found). Two regimes: V sin θ > 0 needs net damping
-(Γ_d > Γ_g, z* < 0); V sin θ < 0 (e.g. collective decay, θ = −π/2) needs net gain (Γ_g > Γ_d,
-z* > 0: steady-state superradiance).
+``tests/test_models_sync.py`` checks them against the Bloch equations. Two regimes: V sin θ > 0
+needs net damping (Γ_d > Γ_g, z* < 0); V sin θ < 0 (e.g. collective decay, θ = −π/2) needs net gain
+(Γ_g > Γ_d, z* > 0: steady-state superradiance).
 
 **Finite-N counterpart** (:class:`SyncEnsemble`). N spins with individual gain and loss and
 
