@@ -215,6 +215,7 @@ def main(argv=None) -> None:
     for pname in args.problems:
         rec = {"kind": "qutip", "problem": pname, "solver": "qutip-direct"}
         rec.update(qutip_record(pname, args))
+        rec.update(kind="qutip", problem=pname, solver="qutip-direct")
         emit(rec, out)
         records.append(rec)
         names = list(args.solvers)
@@ -231,6 +232,7 @@ def main(argv=None) -> None:
             else:
                 worker = [pname, sname, str(args.repeats), str(args.time_budget)]
                 rec.update(run_sub(worker, args.timeout))
+            rec.update(kind="solve", problem=pname, solver=sname)  # a PI record has its own
             for key in ("rho", "xi2_R", "grad_xi2_R"):
                 rec.pop(key, None)
             emit(rec, out)

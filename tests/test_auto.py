@@ -118,3 +118,19 @@ def test_auto_solution_matches_null_space_reference():
     sol = qdiss.steady_state(L)
     assert sol.solver == "SparseLU" and sol.succeeded
     np.testing.assert_allclose(np.asarray(sol.rho), null_space_steady_state(L), atol=1e-10)
+
+
+def test_pattern_is_read_once_per_sparsity_structure(monkeypatch):
+    from qdiss._solver import auto as auto_module
+
+    calls = []
+    real = auto_module.envelope_work
+    monkeypatch.setattr(auto_module, "envelope_work", lambda m: calls.append(1) or real(m))
+    monkeypatch.setattr(auto_module, "_WORK_CACHE", {})
+    L = kerr(40)
+    first = qdiss.Auto().estimate(L)
+    scaled = jax.tree_util.tree_map(lambda x: 2 * x, L)  # same pattern, other values
+    assert qdiss.Auto().estimate(scaled).envelope_work == first.envelope_work
+    assert len(calls) == 1
+    qdiss.Auto().estimate(kerr(41))  # another pattern
+    assert len(calls) == 2

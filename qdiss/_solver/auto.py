@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import numpy as np
 import scipy.sparse as sp
@@ -94,6 +96,32 @@ def _row_count_bound(lindbladian: AbstractLindbladian) -> float:
     return best
 
 
+_WORK_CACHE: dict[tuple, float] = {}  # sparsity structure -> envelope work (see _cached_work)
+_WORK_CACHE_SIZE = 256
+
+
+def _cached_work(lindbladian: AbstractLindbladian) -> float:
+    """:func:`envelope_work` of ``lindbladian.sparse_superoperator()``, remembered per sparsity
+    structure (the type, the static fields and the nonzero masks of the array leaves), so that
+    repeated solves of one model (a sweep, an optimisation loop outside ``jit``) read the
+    pattern once: reading it costs about as much as a SparseLU solve of one oscillator."""
+    dynamic, static = eqx.partition(lindbladian, eqx.is_array)
+    leaves, treedef = jax.tree_util.tree_flatten(dynamic)
+    masks = []
+    for leaf in leaves:
+        x = np.asarray(leaf)
+        masks.append((x.shape, hashlib.sha1(np.packbits(x != 0).tobytes()).hexdigest()))
+    try:
+        key = (type(lindbladian).__name__, str(treedef), hash(static), tuple(masks))
+    except TypeError:  # an unhashable static field: do not cache
+        return envelope_work(lindbladian.sparse_superoperator())[0]
+    if key not in _WORK_CACHE:
+        if len(_WORK_CACHE) >= _WORK_CACHE_SIZE:
+            _WORK_CACHE.pop(next(iter(_WORK_CACHE)))
+        _WORK_CACHE[key] = envelope_work(lindbladian.sparse_superoperator())[0]
+    return _WORK_CACHE[key]
+
+
 def _sparse_time(work: float) -> float:
     return SPARSE_OVERHEAD + SPARSE_PER_WORK * work * (1 + work / SPARSE_WORK_KNEE)
 
@@ -139,7 +167,7 @@ class Auto(AbstractSteadyStateSolver):
             # least r/2: W ≥ P·max(d, r)²/4. Read the pattern only if SparseLU could still win.
             width = max(int(lindbladian.state_shape[-1]), _row_count_bound(lindbladian))
             if _sparse_time(size * width**2 / 4) < min(dense, krylov):
-                work, _ = envelope_work(lindbladian.sparse_superoperator())
+                work = _cached_work(lindbladian)
                 sparse = _sparse_time(work)
         return CostEstimate(dense, sparse, krylov, work)
 
@@ -162,7 +190,8 @@ class Auto(AbstractSteadyStateSolver):
           once its factors leave the cache, hence the W/W₀ term). The pattern is read only when
           a cheap bound W ≥ P·max(d, r)²/4 (d the block size, r the largest squared count of
           nonzeros per row of an operator matrix, :func:`_row_count_bound`) does not already
-          rule SparseLU out, so the choice costs milliseconds (≤ 0.15 s on the benchmarks).
+          rule SparseLU out (≤ 0.15 s on the benchmarks), and remembered per sparsity structure
+          (:func:`_cached_work`), so that later solves of the same model choose in ~1 ms.
         - Krylov: 400 iterations × (0.5 ms + 4·10⁻¹⁰ s × the multiply-adds of one L(ρ),
           2·d·(entries of the Lindbladian's arrays) = (2 + 2k)·n³ for k jump operators).
           Measured: two-mode-8 0.69 s, xyz-6 0.32 s, six all-to-all spins 0.66 s, kerr-40
