@@ -223,6 +223,42 @@ def xyz_problem(N: int) -> Problem:
     )
 
 
+# --- 5. All-to-all dissipative XYZ model in the full 2^N space ---------------------------------
+
+
+def all_to_all_problem(N: int) -> Problem:
+    """qdiss.models.emitters.AllToAllXYZ in the full space (the permutation-invariant blocks are
+    ``large_n.py``'s problem): H = (1/N) Σ_{i<j} Σ_a J_a σ^a_iσ^a_j, L_i = √γ σ⁻_i."""
+    sx = np.array([[0, 1], [1, 0]], dtype=np.complex128)
+    sy = np.array([[0, -1j], [1j, 0]], dtype=np.complex128)
+    sz = np.array([[1, 0], [0, -1]], dtype=np.complex128)
+    sm = np.array([[0, 0], [1, 0]], dtype=np.complex128)
+    pairs = [(i, j) for i in range(N) for j in range(i + 1, N)]
+    coupling = {}
+    for name, s in (("Jx", sx), ("Jy", sy), ("Jz", sz)):
+        ops = [_site_op(s, i, N) for i in range(N)]
+        coupling[name] = sum(ops[i] @ ops[j] for i, j in pairs) / N
+    lowering = np.stack([_site_op(sm, i, N) for i in range(N)])
+    szsz = _site_op(sz, 0, N) @ _site_op(sz, 1, N)
+
+    def build(p, xp):
+        H = p["Jx"] * coupling["Jx"] + p["Jy"] * coupling["Jy"] + p["Jz"] * coupling["Jz"]
+        return H, xp.sqrt(p["gamma"]) * lowering
+
+    return Problem(
+        name=f"all-to-all-{N}",
+        description="All-to-all XYZ, full space: H = (1/N) Σ_{i<j} Σ_a J_a σ^aσ^a, L_i = √γ σ⁻_i",
+        n=2**N,
+        dims=(2,) * N,
+        params={"Jx": 1.0, "Jy": 0.6, "Jz": 0.2, "gamma": 1.0},
+        grad_params=("Jx", "Jy", "Jz", "gamma"),
+        observable=szsz,
+        observable_name="<σz1 σz2>",
+        build=build,
+        sectors=(tuple((N - bin(i).count("1")) % 2 for i in range(2**N)), (1,) * N, 2),
+    )
+
+
 PROBLEMS: dict[str, Callable[[], Problem]] = {
     "kerr-40": lambda: kerr_problem(40),
     "thermal-50": lambda: thermal_problem(50),
@@ -231,6 +267,7 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "two-mode-16": lambda: two_mode_problem(16),
     "xyz-6": lambda: xyz_problem(6),
     "xyz-8": lambda: xyz_problem(8),
+    "all-to-all-6": lambda: all_to_all_problem(6),
 }
 
 
