@@ -199,6 +199,13 @@ class SteadyStateSolution(eqx.Module):
         return f"  state shape       : {shape} (blocks of a block-diagonal state)"
 
 
+def result_codes(result) -> Array:
+    """The integer code(s) of a :class:`RESULTS` value (one item or a batch, concrete or traced):
+    compare them with ``result_codes(RESULTS.successful)`` etc. The one place that reads the
+    enumeration's storage."""
+    return jnp.asarray(result._value)
+
+
 def result_name(code: int) -> str:
     """Name of a :class:`RESULTS` code given as an integer."""
     for name, item in RESULTS._name_to_item.items():

@@ -107,7 +107,7 @@ def test_value_is_the_linear_solve_when_it_converges_and_derivative_is_implicit(
 
     (value, residual), grad = jax.value_and_grad(photons, has_aux=True)(jnp.array(PARAMS))
     exact, exact_grad = _exact_photons_and_gradient(PARAMS)
-    assert float(residual) < 1e-13  # not the evolved state's ~1e-7
+    assert float(residual) < 1e-11  # not the evolved state's ~1e-7 (seen: 6e-14 to 2.2e-13)
     assert float(value) == pytest.approx(exact, rel=1e-10)
     np.testing.assert_allclose(np.asarray(grad), exact_grad, rtol=1e-8)
 
