@@ -8,12 +8,10 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 
-from .. import _linalg
 from .._adjoint import attach_implicit_derivative
-from .._lindbladian import Lindbladian
-from .._permutation import PermutationInvariantLindbladian
+from .._operator import DeflatedProblem
 from .._solution import RESULTS
-from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve
+from ._abstract import AbstractSteadyStateSolver, RawSolve
 from ._gmres import RestartedGMRES
 from ._normalised import NormalisedSolver
 from ._preconditioner import (
@@ -50,8 +48,8 @@ class Krylov(AbstractSteadyStateSolver):
     - ``"sweep"`` (the default for a :class:`qdiss.PermutationInvariantLindbladian`): a
       symmetric block Gauss–Seidel step on the part of L that preserves m − m' (all the
       dissipators, local and collective, and the m-diagonal part of H; see
-      ``_permutation_precond.py``). O(N³) per application; iteration counts that do not grow
-      with N when the m-changing part of H (J_x, J_y terms) is not dominant.
+      ``_lindbladian/permutation/preconditioner.py``). O(N³) per application; iteration
+      counts that do not grow with N when the m-changing part of H (J_x, J_y terms) is not dominant.
     - ``"hermitian+sweep"``, ``"heff+sweep"`` (permutation-invariant): the two applied
       multiplicatively, z = P₁⁻¹r, z ← z + P₂⁻¹(r − Az); for strongly driven ensembles (a
       collective Rabi frequency well above the decay rates), at one more product with A and a
@@ -166,27 +164,18 @@ class Krylov(AbstractSteadyStateSolver):
         matrices instead of 6 + 2k.
         """
         lindbladian = problem.lindbladian
-        kind = self.preconditioner
-        if isinstance(lindbladian, PermutationInvariantLindbladian):
-            return problem, _permutation_preconditioner(problem, kind or "sweep", self.shift), None
-        kind = kind or "hermitian"
-        if kind not in ("hermitian", "heff"):
-            raise ValueError(
-                f"The {kind!r} preconditioner is for permutation-invariant Lindbladians; use "
-                "'hermitian' or 'heff'."
-            )
-        if kind == "hermitian" and isinstance(lindbladian, Lindbladian):
-            energies, rotation = _linalg.eigh(lindbladian.H)
-            rotation = rotation.astype(problem.dtype)
-            work = DeflatedProblem(lindbladian.rotated(rotation), problem.scale)
-            h_eff = jax.lax.stop_gradient(work.lindbladian.effective_hamiltonian())
-            loss = 1j * (h_eff - h_eff.conj().T)  # K = Σ L†L in the eigenbasis
-            diagonal = hermitian_diagonal(energies, loss, self.shift)
-            return work, DiagonalBasisPreconditioner(None, None, diagonal), rotation
-        precond = DiagonalBasisPreconditioner.build(
-            lindbladian, kind, self.shift, padding_scale=problem.scale
-        )
-        return problem, precond, None
+        kind = self.preconditioner or lindbladian.default_preconditioner()
+        if kind == "hermitian":
+            eigenbasis = lindbladian.hamiltonian_eigenbasis()
+            if eigenbasis is not None:
+                energies, rotation, rotated = eigenbasis
+                rotation = rotation.astype(problem.dtype)
+                work = DeflatedProblem(rotated, problem.scale)
+                h_eff = jax.lax.stop_gradient(work.lindbladian.effective_hamiltonian())
+                loss = 1j * (h_eff - h_eff.conj().T)  # K = Σ L†L in the eigenbasis
+                diagonal = hermitian_diagonal(energies, loss, self.shift)
+                return work, DiagonalBasisPreconditioner(None, None, diagonal), rotation
+        return problem, _preconditioner(problem, kind, self.shift), None
 
     def _inverse_norm_bound(self, problem, precond) -> jax.Array:
         """Lower bound on ‖A⁻¹‖ from one solve with a pseudo-random unit right-hand side v.
@@ -225,14 +214,13 @@ class Krylov(AbstractSteadyStateSolver):
         return jnp.where(certified, bound, jnp.inf)
 
 
-def _permutation_preconditioner(problem: DeflatedProblem, kind: str, shift: float):
-    """The preconditioner ``kind`` of a permutation-invariant problem (class docstring)."""
-    from .._permutation_precond import SweepPreconditioner
-
+def _preconditioner(problem: DeflatedProblem, kind: str, shift: float):
+    """The preconditioner named ``kind`` (class docstring): ``"hermitian"``, ``"heff"``,
+    ``"sweep"``, or two of them joined by ``+``, applied multiplicatively."""
     factors = []
     for part in kind.split("+"):
         if part == "sweep":
-            factors.append(SweepPreconditioner.build(problem.lindbladian, shift, problem.scale))
+            factors.append(problem.lindbladian.sweep_preconditioner(shift, problem.scale))
         else:
             factors.append(
                 DiagonalBasisPreconditioner.build(
