@@ -20,3 +20,9 @@ from ._solver._abstract import (
     RawSolve as RawSolve,
     estimate_inverse_norm as estimate_inverse_norm,
 )
+from ._solver._preconditioner import (
+    AbstractPreconditioner as AbstractPreconditioner,
+    BlockSweep as BlockSweep,
+    EigenbasisDiagonal as EigenbasisDiagonal,
+    Product as Product,
+)

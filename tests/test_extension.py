@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 import numpy as np
+import pytest
 import scipy.linalg as sla
 
 import qdiss
@@ -133,3 +134,48 @@ def test_no_import_cycle_in_the_numerical_core():
     for m in sorted(core):
         if m not in state:
             visit(m, [])
+
+
+def test_preconditioner_objects_and_their_names():
+    """Krylov takes preconditioner objects; a name is an alias of one object (same iterations,
+    same state), and the state is the dense null-space steady state of the 2^N generator."""
+    lind = qdiss.PermutationInvariantLindbladian(
+        3, linear=(0.5, 0, 0.1), emission=0.6, dephasing=0.1
+    )
+    product = internal.Product((internal.EigenbasisDiagonal("heff"), internal.BlockSweep()))
+    by_object = qdiss.steady_state(lind, qdiss.Krylov(preconditioner=product))
+    by_name = qdiss.steady_state(lind, qdiss.Krylov(preconditioner="heff+sweep"))
+    assert by_object.result == qdiss.RESULTS.successful
+    assert int(by_object.stats.num_steps) == int(by_name.stats.num_steps)
+    np.testing.assert_array_equal(by_object.rho, by_name.rho)
+
+    # independent reference: σ matrices on 3 qubits, SciPy null space of the row-major superoperator
+    sx, sy = np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]])
+    sz, sm = np.diag([1.0, -1.0]), np.array([[0, 0], [1, 0]])  # |↑⟩ = (1, 0)
+
+    def site(op, i):
+        mats = [np.eye(2)] * 3
+        mats[i] = op
+        return np.kron(np.kron(mats[0], mats[1]), mats[2])
+
+    jx, jz = (sum(site(op, i) for i in range(3)) / 2 for op in (sx, sz))
+    del sy
+    h = 0.5 * jx + 0.1 * jz
+    jumps = [np.sqrt(0.6) * site(sm, i) for i in range(3)] + [
+        np.sqrt(0.1) * site(sz, i) for i in range(3)
+    ]
+    eye = np.eye(8)
+    sup = -1j * (np.kron(h, eye) - np.kron(eye, h.T))
+    for lk in jumps:
+        k = lk.conj().T @ lk
+        sup += np.kron(lk, lk.conj()) - 0.5 * np.kron(k, eye) - 0.5 * np.kron(eye, k.T)
+    rho = sla.null_space(sup)[:, 0].reshape(8, 8)
+    rho = rho / np.trace(rho)
+    np.testing.assert_allclose(lind.to_dense(by_object.rho), rho, atol=1e-9)
+
+
+def test_block_sweep_is_refused_by_a_dense_lindbladian():
+    with pytest.raises(ValueError, match="'sweep' preconditioner is for permutation-invariant"):
+        qdiss.steady_state(
+            _driven_damped(0.8, 0.5), qdiss.Krylov(preconditioner=internal.BlockSweep())
+        )
