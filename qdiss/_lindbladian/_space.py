@@ -119,21 +119,24 @@ class BlockSpace(AbstractSpace):
     """``(B, D, D)`` stacks of blocks: block b has unknowns on rows and columns p with
     ``valid[b][p]`` (its d_b × d_b square), zero padding elsewhere.
 
-    ``BlockSpace(valid, identity_block=None)``: ``valid`` a (B, D) bool table (static, stored
-    as nested tuples). tr ρ = Σ_b Σ_{p valid} ρ_b[p, p]. The deflation state is E = ⊕_b I_b / n
-    with n = Σ_b d_b (``identity_block=None``), or the maximally mixed state of one block,
-    I_b / d_b in block ``identity_block`` and zero elsewhere (a sparse deflation term).
+    ``BlockSpace(valid, identity_block=None, trace_reads_padding=False)``: ``valid`` a (B, D)
+    bool table (static, stored as nested tuples). tr ρ = Σ_b Σ_{p valid} ρ_b[p, p]. The
+    deflation state is E = ⊕_b I_b / n with n = Σ_b d_b (``identity_block=None``), or the
+    maximally mixed state of one block, I_b / d_b in block ``identity_block`` and zero
+    elsewhere (a sparse deflation term).
     """
 
     valid: tuple[tuple[bool, ...], ...] = eqx.field(static=True)
     identity_block: int | None = eqx.field(static=True, default=None)
+    trace_reads_padding: bool = eqx.field(static=True, default=False)
 
-    def __init__(self, valid, identity_block: int | None = None):
+    def __init__(self, valid, identity_block: int | None = None, trace_reads_padding: bool = False):
         valid = np.asarray(valid, dtype=bool)
         if valid.ndim != 2:
             raise ValueError(f"`valid` must be a (B, D) table; got shape {valid.shape}.")
         self.valid = tuple(tuple(bool(v) for v in row) for row in valid)
         self.identity_block = identity_block
+        self.trace_reads_padding = bool(trace_reads_padding)
 
     def valid_array(self) -> np.ndarray:
         """``valid`` as a NumPy (B, D) bool array."""
@@ -154,7 +157,11 @@ class BlockSpace(AbstractSpace):
         return valid[:, :, None] * np.eye(valid.shape[1])
 
     def trace(self, rho: Array) -> Array:
-        """tr ρ = Σ_b tr ρ_b (padding excluded)."""
+        """tr ρ = Σ_b tr ρ_b (padding excluded; with ``trace_reads_padding`` the sum of every
+        diagonal entry, equal for states with zero padding, the formula the sector
+        representation has always used, kept so that its results stay bit-for-bit the same)."""
+        if self.trace_reads_padding:
+            return jnp.sum(jnp.diagonal(rho, axis1=-2, axis2=-1))
         valid = jnp.asarray(self.valid_array())
         diag = jnp.diagonal(rho, axis1=-2, axis2=-1)
         return jnp.sum(jnp.where(valid, diag, 0))

@@ -239,7 +239,7 @@ class SectorLindbladian(AbstractLindbladian):
         """``(B, D, D)`` blocks, block q valid in its d_q × d_q top-left corner; the deflation
         state is E = I/n written as blocks."""
         _, valid = self._layout()
-        return BlockSpace(valid)
+        return BlockSpace(valid, trace_reads_padding=True)
 
     def top_level_populations(self, rho: Array) -> Array:
         """Population of the top Fock levels of each mode the wrapped Lindbladian declares
