@@ -86,9 +86,9 @@ def qdiss_worker(n: int, solver_name: str, repeats: int, out: str) -> dict:
 
     jax.config.update("jax_enable_x64", True)
     import qdiss
-    from qdiss._dicke import num_unknowns
-    from qdiss._permutation import PermutationInvariantLindbladian
-    from qdiss._permutation_measures import pi_wineland_squeezing
+    from qdiss._lindbladian.permutation._dicke import num_unknowns
+    from qdiss._lindbladian.permutation.lindbladian import PermutationInvariantLindbladian
+    from qdiss._lindbladian.permutation.measures import pi_wineland_squeezing
 
     solvers = {
         "Krylov": qdiss.Krylov(),
@@ -141,8 +141,8 @@ def perturbative_worker(n: int, lindbladian, repeats: int, out: str) -> dict:
     import jax.numpy as jnp
 
     import qdiss
-    from qdiss._dicke import num_unknowns
-    from qdiss._permutation_measures import pi_wineland_squeezing
+    from qdiss._lindbladian.permutation._dicke import num_unknowns
+    from qdiss._lindbladian.permutation.measures import pi_wineland_squeezing
 
     def solve(p):
         jx, jy, jz, gamma = p

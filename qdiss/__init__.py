@@ -1,6 +1,6 @@
 """qdiss: differentiable steady states of open quantum systems in JAX."""
 
-from . import channels as channels, measures as measures, models as models
+from . import channels as channels, internal as internal, measures as measures, models as models
 from ._baths import (
     bose_occupation as bose_occupation,
     correlated_dissipator_jumps as correlated_dissipator_jumps,
@@ -9,7 +9,15 @@ from ._baths import (
     two_mode_squeezed_kossakowski as two_mode_squeezed_kossakowski,
 )
 from ._evolve import EvolveSolution as EvolveSolution, evolve as evolve
-from ._lindbladian import AbstractLindbladian as AbstractLindbladian, Lindbladian as Lindbladian
+from ._lindbladian import (
+    AbstractLindbladian as AbstractLindbladian,
+    Lindbladian as Lindbladian,
+    PermutationInvariantLindbladian as PermutationInvariantLindbladian,
+    SectorLindbladian as SectorLindbladian,
+    dicke_lindbladian as dicke_lindbladian,
+    pi_from_dense as pi_from_dense,
+    pi_to_dense as pi_to_dense,
+)
 from ._optimize import (
     AbstractBijection as AbstractBijection,
     Bounded as Bounded,
@@ -27,26 +35,17 @@ from ._optimize import (
     positive as positive,
     unconstrain as unconstrain,
 )
-from ._permutation import (
-    PermutationInvariantLindbladian as PermutationInvariantLindbladian,
-    dicke_lindbladian as dicke_lindbladian,
-    pi_from_dense as pi_from_dense,
-    pi_to_dense as pi_to_dense,
-)
 from ._perturbative import (
     PerturbativeSolution as PerturbativeSolution,
     perturbative_steady_state as perturbative_steady_state,
 )
-from ._sectors import SectorLindbladian as SectorLindbladian
 from ._solution import (
     RESULTS as RESULTS,
     SteadyStateSolution as SteadyStateSolution,
     SteadyStateStats as SteadyStateStats,
 )
-from ._solve import (
-    AbstractSteadyStateSolver as AbstractSteadyStateSolver,
-    steady_state as steady_state,
-)
+from ._solve import steady_state as steady_state
+from ._solver._abstract import AbstractSteadyStateSolver as AbstractSteadyStateSolver
 from ._solver.auto import Auto as Auto
 from ._solver.dense import DenseLU as DenseLU
 from ._solver.evolve import Evolve as Evolve

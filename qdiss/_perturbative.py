@@ -37,6 +37,8 @@ Everything is differentiable (``jax.grad`` reaches the couplings and rates throu
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -44,8 +46,9 @@ import numpy as np
 from jaxtyping import Array
 
 from . import _linalg
-from ._lindbladian import AbstractLindbladian, Lindbladian
-from ._permutation import _RATES, PermutationInvariantLindbladian
+from ._lindbladian import AbstractLindbladian, Lindbladian, PermutationInvariantLindbladian
+from ._lindbladian.permutation.lindbladian import _RATES
+from ._numerics import is_concrete
 from ._solution import real_dtype
 
 __all__ = ["PerturbativeSolution", "perturbative_steady_state"]
@@ -153,7 +156,7 @@ def _symmetric_block_hamiltonian(lindbladian: PermutationInvariantLindbladian) -
 
 
 def _permutation_problem(lindbladian, unperturbed, reference):
-    if not isinstance(unperturbed, PermutationInvariantLindbladian) or (
+    if type(unperturbed) is not type(lindbladian) or (
         unperturbed.num_spins != lindbladian.num_spins
     ):
         raise TypeError(
@@ -189,10 +192,43 @@ def _permutation_problem(lindbladian, unperturbed, reference):
     return h0, v, jnp.diag(k_diag).astype(dtype), psi0
 
 
+# The per-representation parts, registered by type in one place (functools.singledispatch):
+# the problem (H₀, V, K, ψ₀), the fields that hold the dissipators, and ρ = |ψ⟩⟨ψ| embedded in
+# the representation's state space.
+
+
+@functools.singledispatch
+def _dark_state_problem(lindbladian, unperturbed, reference):
+    raise TypeError(f"Unsupported Lindbladian type {type(lindbladian).__name__}.")
+
+
+@functools.singledispatch
+def _dissipator_fields(lindbladian) -> tuple[str, ...]:
+    raise TypeError(f"Unsupported Lindbladian type {type(lindbladian).__name__}.")
+
+
+@functools.singledispatch
+def _embed(lindbladian, block: Array) -> Array:
+    raise TypeError(f"Unsupported Lindbladian type {type(lindbladian).__name__}.")
+
+
+_dark_state_problem.register(Lindbladian, _dense_problem)
+_dark_state_problem.register(PermutationInvariantLindbladian, _permutation_problem)
+_dissipator_fields.register(Lindbladian, lambda lindbladian: ("jump_ops",))
+_dissipator_fields.register(PermutationInvariantLindbladian, lambda lindbladian: _RATES)
+_embed.register(Lindbladian, lambda lindbladian, block: block)
+_embed.register(
+    PermutationInvariantLindbladian,
+    lambda lindbladian, block: (
+        jnp.zeros(lindbladian.state_shape, lindbladian.dtype).at[0].set(block)
+    ),
+)
+
+
 def _check_same_rates(lindbladian, unperturbed):
-    names = _RATES if isinstance(lindbladian, PermutationInvariantLindbladian) else ("jump_ops",)
+    names = _dissipator_fields(lindbladian)
     leaves = [(getattr(lindbladian, x), getattr(unperturbed, x)) for x in names]
-    if any(isinstance(a, jax.core.Tracer) or isinstance(b, jax.core.Tracer) for a, b in leaves):
+    if not all(is_concrete(a, b) for a, b in leaves):
         return
     for name, (a, b) in zip(names, leaves, strict=True):
         if not np.allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=0):
@@ -238,18 +274,9 @@ def perturbative_steady_state(
 
 @eqx.filter_jit
 def _perturbative_steady_state(lindbladian, unperturbed, reference, dark_tol):
-    if isinstance(lindbladian, PermutationInvariantLindbladian):
-        h0, v, k, psi0 = _permutation_problem(lindbladian, unperturbed, reference)
-    elif isinstance(lindbladian, Lindbladian):
-        h0, v, k, psi0 = _dense_problem(lindbladian, unperturbed, reference)
-    else:
-        raise TypeError(f"Unsupported Lindbladian type {type(lindbladian).__name__}.")
+    h0, v, k, psi0 = _dark_state_problem(lindbladian, unperturbed, reference)
     psi, correction, dark_error = _first_order_ket(h0, v, k, psi0, dark_tol)
     ket = psi / jnp.linalg.norm(psi).astype(psi.dtype)
-    block = jnp.outer(ket, ket.conj())
-    if isinstance(lindbladian, PermutationInvariantLindbladian):
-        rho = jnp.zeros(lindbladian.state_shape, lindbladian.dtype).at[0].set(block)
-    else:
-        rho = block
+    rho = _embed(lindbladian, jnp.outer(ket, ket.conj()))
     residual = _relative_residual(lindbladian, rho)
     return PerturbativeSolution(rho, ket, correction, residual, dark_error)

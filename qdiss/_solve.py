@@ -1,4 +1,7 @@
-r"""The steady-state entry point and the protocol every steady-state solver follows.
+r"""The steady-state entry point :func:`steady_state` and its shared post-solve checks.
+
+The deflated system is built in ``_operator.py``, the solver protocol is in
+``_solver/_abstract.py``; this module imports both (never the other way).
 
 **Deflation.** L is singular (L(ρ_ss) = 0). Every linear-solve solver instead solves
 
@@ -21,165 +24,22 @@ unknowns only (``DeflatedProblem.matrix``).
 
 from __future__ import annotations
 
-import abc
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import lineax as lx
 import numpy as np
 from jaxtyping import Array
 
 from ._adjoint import poison_derivative
 from ._lindbladian import AbstractLindbladian
+from ._operator import DeflatedProblem
 from ._solution import RESULTS, SteadyStateSolution, SteadyStateStats, real_dtype
+from ._solver._abstract import AbstractSteadyStateSolver, RawSolve
+from ._solver.auto import Auto
 
-__all__ = [
-    "AbstractSteadyStateSolver",
-    "DeflatedProblem",
-    "RawSolve",
-    "available_memory",
-    "steady_state",
-]
-
-
-class DeflatedProblem(eqx.Module):
-    """The nonsingular system A(ρ) = L(ρ) + s·tr(ρ)·E (+ s·ρ on padding) = s·E."""
-
-    lindbladian: AbstractLindbladian
-    scale: Array
-
-    @classmethod
-    def build(cls, lindbladian: AbstractLindbladian) -> DeflatedProblem:
-        scale = jax.lax.stop_gradient(lindbladian.norm_bound())
-        scale = jnp.where(scale > 0, scale, 1.0).astype(real_dtype(lindbladian.dtype))
-        return cls(lindbladian, scale)
-
-    @property
-    def dtype(self):
-        return self.lindbladian.dtype
-
-    @property
-    def state_shape(self) -> tuple[int, ...]:
-        return tuple(self.lindbladian.state_shape)
-
-    @property
-    def size(self) -> int:
-        """Number of unknowns (entries of ρ that are not padding)."""
-        return int(self.lindbladian.physical_indices().size)
-
-    def _scale(self) -> Array:
-        return self.scale.astype(self.dtype)
-
-    def identity(self) -> Array:
-        """E as an array of the problem's dtype."""
-        return jnp.asarray(self.lindbladian.identity_state(), dtype=self.dtype)
-
-    def _padding(self) -> Array | None:
-        mask = self.lindbladian.padding_mask()
-        return None if mask is None else jnp.asarray(mask)
-
-    def mv(self, rho: Array) -> Array:
-        out = (
-            self.lindbladian.mv(rho)
-            + (self._scale() * self.lindbladian.trace(rho)) * self.identity()
-        )
-        padding = self._padding()
-        if padding is not None:
-            out = out + jnp.where(padding, self._scale() * rho, 0)
-        return out
-
-    def rhs(self) -> Array:
-        return self._scale() * self.identity()
-
-    def operator(self) -> lx.FunctionLinearOperator:
-        """A as a matrix-free lineax operator on arrays of ``state_shape``."""
-        structure = jax.ShapeDtypeStruct(self.state_shape, self.dtype)
-        return lx.FunctionLinearOperator(self.mv, structure)
-
-    def to_physical(self, x: Array) -> Array:
-        """The unknowns of ``x`` as a flat vector (order of ``physical_indices``)."""
-        return self.lindbladian.to_physical(x)
-
-    def from_physical(self, v: Array) -> Array:
-        """Inverse of :meth:`to_physical`, with zero padding."""
-        return self.lindbladian.from_physical(v)
-
-    def solve_padding(self, b: Array, x_physical: Array) -> Array:
-        """The full solution of A x = b from its unknowns: padding x = b/s (A = s·I there)."""
-        x = self.from_physical(x_physical)
-        padding = self._padding()
-        if padding is not None:
-            x = x + jnp.where(padding, b / self._scale(), 0)
-        return x
-
-    def matrix(self) -> Array:
-        """A restricted to the unknowns as a dense matrix: the superoperator plus s·e wᵀ, with
-        e = E and w the trace weights (``trace_weights``) on the unknowns. For a dense
-        Lindbladian: the ``(n², n²)`` matrix in row-major vectorisation."""
-        index = self.lindbladian.physical_indices()
-        e = jnp.asarray(self.lindbladian.identity_state().reshape(-1)[index], self.dtype)
-        w = jnp.asarray(self.lindbladian.trace_weights().reshape(-1)[index], self.dtype)
-        return self.lindbladian.superoperator() + self._scale() * jnp.outer(e, w)
-
-    def random_vector(self, seed: int) -> Array:
-        """A fixed pseudo-random complex array of ``state_shape`` with unit Frobenius norm and
-        zero padding (no component along the decoupled padding)."""
-        key_re, key_im = jax.random.split(jax.random.key(seed))
-        rdtype = real_dtype(self.dtype)
-        v = jax.lax.complex(
-            jax.random.normal(key_re, self.state_shape, rdtype),
-            jax.random.normal(key_im, self.state_shape, rdtype),
-        )
-        padding = self._padding()
-        if padding is not None:
-            v = jnp.where(padding, 0, v)
-        return (v / jnp.linalg.norm(v).astype(v.dtype)).astype(self.dtype)
-
-
-class RawSolve(eqx.Module):
-    """What a solver hands back to :func:`steady_state` before the shared checks.
-
-    - ``rho``: the raw ``(n, n)`` solution, differentiable with respect to the Lindbladian.
-    - ``result``: the solver's own status (convergence, breakdown...).
-    - ``num_steps``: iterations taken.
-    - ``inverse_norm``: an estimate (a lower bound) of ‖A⁻¹‖₂ for the deflated operator, or NaN
-      where the solver has none (then the solver must have checked uniqueness itself).
-    """
-
-    rho: Array
-    result: RESULTS
-    num_steps: Array
-    inverse_norm: Array
-
-
-class AbstractSteadyStateSolver(eqx.Module):
-    """A steady-state solver: a configuration object whose ``solve`` returns a :class:`RawSolve`.
-
-    Every solver has ``residual_tol`` (largest accepted relative residual) and ``error_tol``
-    (largest accepted estimated relative error of ρ); ``None`` picks a default for the dtype:
-    1e-10 / 1e-6 in float64 and 1e-4 / 1e-2 in float32.
-    """
-
-    residual_tol: eqx.AbstractVar[float | None]
-    error_tol: eqx.AbstractVar[float | None]
-
-    @abc.abstractmethod
-    def solve(self, problem: DeflatedProblem, rho0: Array | None) -> RawSolve:
-        """Solve ``problem``; ``rho0`` is an initial guess (warm start) or None."""
-
-    @property
-    def name(self) -> str:
-        return type(self).__name__
-
-    def memory_estimate(self, problem: DeflatedProblem) -> int | None:
-        """Bytes of memory this solver needs at least for ``problem`` (one unbatched solve), or
-        ``None`` when unknown (the default). :func:`steady_state` refuses, at trace time and
-        before anything is allocated, a solve whose estimate exceeds the memory available
-        (:func:`available_memory`). Override it for solvers whose storage is predictable."""
-        del problem
-        return None
+__all__ = ["available_memory", "steady_state"]
 
 
 def default_tolerances(dtype) -> tuple[float, float, float]:
@@ -251,24 +111,6 @@ def _check_memory(problem: DeflatedProblem, solver: AbstractSteadyStateSolver) -
     )
 
 
-def estimate_inverse_norm(solve, solve_adjoint, start: Array, iterations: int = 2) -> Array:
-    """Lower bound on ‖A⁻¹‖₂ by power iteration on A⁻ᴴA⁻¹ from a fixed pseudo-random ``start``.
-
-    ``solve(v) = A⁻¹v`` and ``solve_adjoint(v) = A⁻ᴴv`` act on arrays shaped like ``start`` (a
-    unit vector, e.g. ``DeflatedProblem.random_vector``). Each half-step gives ‖A⁻¹u‖ or ‖A⁻ᴴu‖
-    for a unit u, both lower bounds of ‖A⁻¹‖; near-singular operators (the case that matters)
-    have a dominant singular value of A⁻¹, so two iterations are close to exact.
-    """
-    v = start
-    best = jnp.zeros((), real_dtype(start.dtype))
-    for i in range(2 * iterations):
-        w = solve(v) if i % 2 == 0 else solve_adjoint(v)
-        norm = jnp.linalg.norm(w)
-        best = jnp.maximum(best, jnp.where(jnp.isfinite(norm), norm, jnp.inf))
-        v = w / jnp.where(norm > 0, norm, 1.0).astype(w.dtype)
-    return best
-
-
 def _validate_rho0(rho0, lindbladian: AbstractLindbladian) -> Array | None:
     if rho0 is None:
         return None
@@ -333,8 +175,6 @@ def steady_state(
     A solver whose ``memory_estimate`` exceeds the memory available is refused with
     ``ValueError`` before anything is allocated.
     """
-    from ._solver.auto import Auto
-
     if not isinstance(lindbladian, AbstractLindbladian):
         raise TypeError(
             "`lindbladian` must be a qdiss Lindbladian (e.g. `qdiss.Lindbladian(H, jump_ops)`); "
@@ -347,8 +187,7 @@ def steady_state(
             f"`solver` must be a qdiss steady-state solver (e.g. `qdiss.DenseLU()`); got "
             f"{type(solver).__name__}."
         )
-    if isinstance(solver, Auto):
-        solver = solver.select(lindbladian)
+    solver = solver.select(lindbladian)
     rho0 = _validate_rho0(rho0, lindbladian)
     # Before anything is allocated (at trace time under an outer jit): a problem with a unit
     # scale has the sizes and dtype the estimate needs, without computing the norm bound.

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import qdiss
-from qdiss import _solve
+from qdiss import _operator, _solve
 
 
 def zero_lindbladian(n: int) -> qdiss.Lindbladian:
@@ -54,7 +54,7 @@ def test_refusal_with_the_real_memory_and_under_vmap():
 def test_the_limit_is_the_available_memory(monkeypatch):
     """n = 5: DenseLU needs 25² · 16 = 10000 bytes; refused below, solved above."""
     L = zero_lindbladian(5)
-    assert qdiss.DenseLU().memory_estimate(_solve.DeflatedProblem(L, jnp.ones(()))) == 10_000
+    assert qdiss.DenseLU().memory_estimate(_operator.DeflatedProblem(L, jnp.ones(()))) == 10_000
     monkeypatch.setattr(_solve, "available_memory", lambda device=None: 9_999)
     with pytest.raises(ValueError, match="DenseLU needs at least"):
         qdiss.steady_state(L, qdiss.DenseLU())
@@ -64,7 +64,7 @@ def test_the_limit_is_the_available_memory(monkeypatch):
 
 
 def test_memory_estimates_of_the_solvers():
-    problem = _solve.DeflatedProblem(zero_lindbladian(317), jnp.ones(()))
+    problem = _operator.DeflatedProblem(zero_lindbladian(317), jnp.ones(()))
     assert qdiss.DenseLU().memory_estimate(problem) == 317**4 * 16
     # SparseLU: a rough lower bound (entries of A and the rank-one deflation block, twice).
     sparse = qdiss.SparseLU().memory_estimate(problem)

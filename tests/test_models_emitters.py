@@ -16,7 +16,7 @@ import qutip
 from problems import destroy
 
 import qdiss
-from qdiss._permutation import pi_to_dense
+from qdiss._lindbladian.permutation.lindbladian import pi_to_dense
 from qdiss.models import emitters
 
 X = np.array([[0, 1], [1, 0]], complex)

@@ -16,14 +16,14 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
 import qdiss
-from qdiss._dicke import coupled_basis, multiplicities, num_unknowns
-from qdiss._permutation import (
+from qdiss._lindbladian.permutation._dicke import coupled_basis, multiplicities, num_unknowns
+from qdiss._lindbladian.permutation.lindbladian import (
     PermutationInvariantLindbladian as PI,
     dicke_lindbladian,
     pi_from_dense,
     pi_to_dense,
 )
-from qdiss._permutation_measures import (
+from qdiss._lindbladian.permutation.measures import (
     pi_excited_population,
     pi_kitagawa_ueda_squeezing,
     pi_pair_correlation,
@@ -199,7 +199,7 @@ def test_effective_hamiltonian_blocks():
 def test_sweep_preconditioner(dephasing, pumping):
     """P P⁻¹ = 1 for every branch (tridiagonal solves or not, backward sweep or not), and P⁻¹ is
     the exact inverse of L₀ − σ (padding: s) when there is no pumping and H keeps m."""
-    from qdiss._permutation_precond import SweepPreconditioner
+    from qdiss._lindbladian.permutation.preconditioner import SweepPreconditioner
 
     n = 5
     lind = PI(

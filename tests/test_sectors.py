@@ -23,7 +23,7 @@ import pytest
 from problems import null_space_steady_state
 
 import qdiss
-from qdiss._sectors import SectorLindbladian
+from qdiss._lindbladian.sectors import SectorLindbladian
 
 # ----------------------------------------------------------------------------------- models
 

@@ -12,7 +12,7 @@ import pytest
 from problems import destroy, null_space_steady_state, random_lindbladian, random_lindbladian_arrays
 
 import qdiss
-from qdiss._solve import DeflatedProblem
+from qdiss._operator import DeflatedProblem
 from qdiss._solver import sparse
 
 

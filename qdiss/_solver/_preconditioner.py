@@ -24,6 +24,7 @@ bases do not mix them with the blocks, and P = s·I on them, as the deflated ope
 
 from __future__ import annotations
 
+import abc
 from typing import Any, Literal
 
 import equinox as eqx
@@ -35,7 +36,102 @@ from jaxtyping import Array
 from .. import _linalg
 from .._lindbladian import AbstractLindbladian
 
-__all__ = ["DiagonalBasisPreconditioner", "hermitian_diagonal"]
+__all__ = [
+    "AbstractPreconditioner",
+    "BlockSweep",
+    "DiagonalBasisPreconditioner",
+    "EigenbasisDiagonal",
+    "Product",
+    "as_preconditioner",
+    "hermitian_diagonal",
+]
+
+
+class AbstractPreconditioner(eqx.Module):
+    """A preconditioner of the deflated operator A, as a configuration object.
+
+    ``build(problem, shift)`` returns the built preconditioner for one problem: an object with
+    ``apply_inverse(y)`` (P⁻¹, what GMRES uses) and ``apply(x)`` (P, for warm starts), acting on
+    states of the problem's ``state_shape``. ``prepare`` may also change the basis the whole
+    solve runs in (see :class:`EigenbasisDiagonal`). σ = ``shift``·(largest decay rate) keeps P
+    nonsingular. No gradient flows through P.
+    """
+
+    @abc.abstractmethod
+    def build(self, problem, shift: float):
+        """P for ``problem`` (a ``DeflatedProblem``)."""
+
+    def prepare(self, problem, shift: float):
+        """(the problem in the basis the solve runs in, P built there, the rotation U with
+        ρ = Uρ'U†, or None): by default the problem as it is."""
+        return problem, self.build(problem, shift), None
+
+
+class EigenbasisDiagonal(AbstractPreconditioner):
+    """The eigenbasis-diagonal inverse of L without its recycling term (module docstring):
+    ``kind="hermitian"`` (the unitary eigenbasis of H, always stable) or ``"heff"`` (the
+    eigenbasis of H_eff). Where the representation offers the eigenbasis of H
+    (``hamiltonian_eigenbasis``: a dense Lindbladian), ``"hermitian"`` runs the whole solve in
+    that basis, where P is elementwise (2 + 2k products of n×n matrices per iteration instead
+    of 6 + 2k); ρ = Uρ'U† holds exactly for any parameters (U fixed, no gradient through it)."""
+
+    kind: Literal["hermitian", "heff"] = eqx.field(static=True, default="hermitian")
+
+    def build(self, problem, shift: float):
+        return DiagonalBasisPreconditioner.build(
+            problem.lindbladian, self.kind, shift, padding_scale=problem.scale
+        )
+
+    def prepare(self, problem, shift: float):
+        eigenbasis = problem.lindbladian.hamiltonian_eigenbasis()
+        if self.kind != "hermitian" or eigenbasis is None:
+            return problem, self.build(problem, shift), None
+        energies, rotation, rotated = eigenbasis
+        rotation = rotation.astype(problem.dtype)
+        work = type(problem)(rotated, problem.scale)
+        h_eff = jax.lax.stop_gradient(work.lindbladian.effective_hamiltonian())
+        loss = 1j * (h_eff - h_eff.conj().T)  # K = Σ L†L in the eigenbasis
+        diagonal = hermitian_diagonal(energies, loss, shift)
+        return work, DiagonalBasisPreconditioner(None, None, diagonal), rotation
+
+
+class BlockSweep(AbstractPreconditioner):
+    """The symmetric block Gauss–Seidel sweep of the permutation-invariant representation
+    (``_lindbladian/permutation/preconditioner.py``; other representations raise
+    ``ValueError``)."""
+
+    def build(self, problem, shift: float):
+        return problem.lindbladian.sweep_preconditioner(shift, problem.scale)
+
+
+class Product(AbstractPreconditioner):
+    """Several preconditioners applied multiplicatively (:class:`MultiplicativePreconditioner`):
+    z = P₁⁻¹r, z ← z + P_k⁻¹(r − Az)."""
+
+    factors: tuple[AbstractPreconditioner, ...]
+
+    def build(self, problem, shift: float):
+        built = [factor.build(problem, shift) for factor in self.factors]
+        if len(built) == 1:
+            return built[0]
+        return MultiplicativePreconditioner(built, jax.lax.stop_gradient(problem))
+
+
+# The names ``Krylov(preconditioner=...)`` accepts, mapped to objects in this one place.
+ALIASES: dict[str, AbstractPreconditioner] = {
+    "hermitian": EigenbasisDiagonal("hermitian"),
+    "heff": EigenbasisDiagonal("heff"),
+    "sweep": BlockSweep(),
+    "hermitian+sweep": Product((EigenbasisDiagonal("hermitian"), BlockSweep())),
+    "heff+sweep": Product((EigenbasisDiagonal("heff"), BlockSweep())),
+}
+
+
+def as_preconditioner(x: str | AbstractPreconditioner) -> AbstractPreconditioner:
+    """A preconditioner object from a name in :data:`ALIASES` or an object."""
+    if isinstance(x, AbstractPreconditioner):
+        return x
+    return ALIASES[x]
 
 
 def hermitian_diagonal(energies: Array, loss: Array, shift: float) -> Array:

@@ -13,8 +13,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .._lindbladian import AbstractLindbladian
-from .._permutation import PermutationInvariantLindbladian
-from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve
+from .._numerics import is_concrete
+from .._operator import DeflatedProblem
+from ._abstract import AbstractSteadyStateSolver, RawSolve
 from .dense import DenseLU
 from .krylov import Krylov
 
@@ -65,8 +66,7 @@ def envelope_work(matrix: sp.spmatrix) -> tuple[float, int]:
 
 
 def _is_traced(lindbladian: AbstractLindbladian) -> bool:
-    leaves = jax.tree_util.tree_leaves(lindbladian)
-    return any(isinstance(x, jax.core.Tracer) for x in leaves)
+    return not is_concrete(*jax.tree_util.tree_leaves(lindbladian))
 
 
 def _multiplies_per_application(lindbladian: AbstractLindbladian) -> float:
@@ -150,17 +150,13 @@ class Auto(AbstractSteadyStateSolver):
         step = KRYLOV_STEP_OVERHEAD + KRYLOV_PER_MULTIPLY * products
         krylov = KRYLOV_ITERATIONS * step
         dense = DENSE_PER_UNKNOWN3 * float(size) ** 3
-        if type(lindbladian).superoperator is AbstractLindbladian.superoperator:
+        if lindbladian.superoperator_by_columns():
             dense += size * step  # the matrix is assembled one column (one L(e_i)) at a time
         if not on_cpu:  # no measured constants on accelerators: the former size rule
             dense = 0.0 if size <= GPU_DENSE_MAX else math.inf
             return CostEstimate(dense, math.inf, 1.0, None)
         sparse, work = math.inf, None
-        can_sparse = (
-            size <= self.sparse_max
-            and hasattr(lindbladian, "sparse_superoperator")
-            and not _is_traced(lindbladian)
-        )
+        can_sparse = size <= self.sparse_max and not _is_traced(lindbladian)
         if can_sparse:
             # Cheap bound first: ρ_ij couples to its neighbours in i and in j, so the envelope
             # of a d×d block is at least ~d/2 wide, and a row with r nonzeros (symmetrised) at
@@ -197,7 +193,9 @@ class Auto(AbstractSteadyStateSolver):
           Measured: two-mode-8 0.69 s, xyz-6 0.32 s, six all-to-all spins 0.66 s, kerr-40
           0.36 s (640 iterations; single oscillators converge slowly, but SparseLU wins there).
 
-        Permutation-invariant Lindbladians: ``Krylov`` (its block-sweep preconditioner converges
+        Representations whose default preconditioner makes GMRES converge fast whatever the size
+        (``krylov_converges_fast``; the permutation-invariant Lindbladian): ``Krylov`` (its
+        block-sweep preconditioner converges
         in ~20 iterations: 0.1 s at N = 20 vs 6 s for SparseLU, 0.002 s vs 0.2 s for DenseLU at
         N = 10), unless ``dense_max`` covers them. Traced arrays (``select`` called inside a
         user's ``jit``/``vmap``/``grad``): the pattern cannot be read and SparseLU would run a
@@ -211,7 +209,7 @@ class Auto(AbstractSteadyStateSolver):
         tols = dict(residual_tol=self.residual_tol, error_tol=self.error_tol)
         if self.dense_max is not None and size <= self.dense_max:
             return DenseLU(**tols)
-        if isinstance(lindbladian, PermutationInvariantLindbladian):
+        if lindbladian.krylov_converges_fast():
             return Krylov(**tols)
         cost = self.estimate(lindbladian)
         dense = cost.dense if self.dense_max is None else math.inf

@@ -7,8 +7,9 @@ import jax.numpy as jnp
 
 from .. import _linalg
 from .._adjoint import attach_implicit_derivative
+from .._operator import DeflatedProblem
 from .._solution import RESULTS
-from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve, estimate_inverse_norm
+from ._abstract import AbstractSteadyStateSolver, RawSolve, estimate_inverse_norm
 
 __all__ = ["DenseLU"]
 

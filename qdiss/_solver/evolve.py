@@ -8,8 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .._operator import DeflatedProblem
 from .._solution import RESULTS, real_dtype
-from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve
+from ._abstract import AbstractSteadyStateSolver, RawSolve
 from .krylov import Krylov
 
 __all__ = ["Evolve"]

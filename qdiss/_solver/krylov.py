@@ -8,19 +8,13 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 
-from .. import _linalg
 from .._adjoint import attach_implicit_derivative
-from .._lindbladian import Lindbladian
-from .._permutation import PermutationInvariantLindbladian
+from .._operator import DeflatedProblem
 from .._solution import RESULTS
-from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve
+from ._abstract import AbstractSteadyStateSolver, RawSolve
 from ._gmres import RestartedGMRES
 from ._normalised import NormalisedSolver
-from ._preconditioner import (
-    DiagonalBasisPreconditioner,
-    MultiplicativePreconditioner,
-    hermitian_diagonal,
-)
+from ._preconditioner import ALIASES, AbstractPreconditioner, as_preconditioner
 
 __all__ = ["Krylov"]
 
@@ -41,7 +35,10 @@ class Krylov(AbstractSteadyStateSolver):
     permutation-invariant blocks) are iterated on as the vector of their unknowns.
     ``num_steps`` counts Arnoldi steps (matrix–vector products).
 
-    Preconditioners (``preconditioner``; see ``_preconditioner.py``):
+    Preconditioners (``preconditioner``: a name below, mapped to an object in
+    ``_preconditioner.ALIASES``, or an ``AbstractPreconditioner`` such as
+    ``EigenbasisDiagonal("heff")``, ``BlockSweep()``, ``Product((...))``; see
+    ``_preconditioner.py``):
 
     - ``"hermitian"`` (the default for a dense Lindbladian): L without its recycling term,
       diagonalised once in the eigenbasis of H; always numerically stable.
@@ -50,8 +47,8 @@ class Krylov(AbstractSteadyStateSolver):
     - ``"sweep"`` (the default for a :class:`qdiss.PermutationInvariantLindbladian`): a
       symmetric block Gauss–Seidel step on the part of L that preserves m − m' (all the
       dissipators, local and collective, and the m-diagonal part of H; see
-      ``_permutation_precond.py``). O(N³) per application; iteration counts that do not grow
-      with N when the m-changing part of H (J_x, J_y terms) is not dominant.
+      ``_lindbladian/permutation/preconditioner.py``). O(N³) per application; iteration
+      counts that do not grow with N when the m-changing part of H (J_x, J_y terms) is not dominant.
     - ``"hermitian+sweep"``, ``"heff+sweep"`` (permutation-invariant): the two applied
       multiplicatively, z = P₁⁻¹r, z ← z + P₂⁻¹(r − Az); for strongly driven ensembles (a
       collective Rabi frequency well above the decay rates), at one more product with A and a
@@ -84,7 +81,7 @@ class Krylov(AbstractSteadyStateSolver):
     max_steps: int = 200
     restart: int = 40
     stagnation_iters: int = 20
-    preconditioner: str | None = None
+    preconditioner: str | None = None  # a name of ALIASES, or an AbstractPreconditioner
     shift: float = 1e-3
     check_uniqueness: bool = True
     residual_tol: float | None = None
@@ -93,8 +90,10 @@ class Krylov(AbstractSteadyStateSolver):
     def __check_init__(self):
         if self.rtol is not None and not self.rtol > 0:
             raise ValueError(f"`rtol` must be positive; got {self.rtol}.")
-        kinds = ("hermitian", "heff", "sweep", "hermitian+sweep", "heff+sweep")
-        if self.preconditioner is not None and self.preconditioner not in kinds:
+        known = isinstance(self.preconditioner, AbstractPreconditioner) or (
+            self.preconditioner in ALIASES
+        )
+        if self.preconditioner is not None and not known:
             raise ValueError(
                 "`preconditioner` must be 'hermitian' or 'heff' (or, for a permutation-invariant "
                 "Lindbladian, 'sweep', 'hermitian+sweep' or 'heff+sweep'), or None for the "
@@ -158,35 +157,11 @@ class Krylov(AbstractSteadyStateSolver):
         return RawSolve(rho=rho, result=result, num_steps=steps, inverse_norm=inverse_norm)
 
     def _working_problem(self, problem: DeflatedProblem):
-        """The problem in the basis where the preconditioner is applied, P, and the rotation U.
-
-        For the ``"hermitian"`` kind on a dense ``Lindbladian`` the whole solve runs in the
-        eigenbasis of H (U fixed, no gradient through it: ρ = Uρ'U† holds exactly for any
-        parameters), so P is elementwise and each iteration costs 2 + 2k products of n×n
-        matrices instead of 6 + 2k.
-        """
-        lindbladian = problem.lindbladian
-        kind = self.preconditioner
-        if isinstance(lindbladian, PermutationInvariantLindbladian):
-            return problem, _permutation_preconditioner(problem, kind or "sweep", self.shift), None
-        kind = kind or "hermitian"
-        if kind not in ("hermitian", "heff"):
-            raise ValueError(
-                f"The {kind!r} preconditioner is for permutation-invariant Lindbladians; use "
-                "'hermitian' or 'heff'."
-            )
-        if kind == "hermitian" and isinstance(lindbladian, Lindbladian):
-            energies, rotation = _linalg.eigh(lindbladian.H)
-            rotation = rotation.astype(problem.dtype)
-            work = DeflatedProblem(lindbladian.rotated(rotation), problem.scale)
-            h_eff = jax.lax.stop_gradient(work.lindbladian.effective_hamiltonian())
-            loss = 1j * (h_eff - h_eff.conj().T)  # K = Σ L†L in the eigenbasis
-            diagonal = hermitian_diagonal(energies, loss, self.shift)
-            return work, DiagonalBasisPreconditioner(None, None, diagonal), rotation
-        precond = DiagonalBasisPreconditioner.build(
-            lindbladian, kind, self.shift, padding_scale=problem.scale
-        )
-        return problem, precond, None
+        """The problem in the basis where the preconditioner is applied, P, and the rotation U
+        (:meth:`AbstractPreconditioner.prepare`; for ``"hermitian"`` on a dense Lindbladian the
+        whole solve runs in the eigenbasis of H)."""
+        name = self.preconditioner or problem.lindbladian.default_preconditioner()
+        return as_preconditioner(name).prepare(problem, self.shift)
 
     def _inverse_norm_bound(self, problem, precond) -> jax.Array:
         """Lower bound on ‖A⁻¹‖ from one solve with a pseudo-random unit right-hand side v.
@@ -223,25 +198,6 @@ class Krylov(AbstractSteadyStateSolver):
             start = w / jnp.where(w_norm > 0, w_norm, 1).astype(w.dtype)
             bound = jnp.fmax(bound, inverse_step(start)[2])
         return jnp.where(certified, bound, jnp.inf)
-
-
-def _permutation_preconditioner(problem: DeflatedProblem, kind: str, shift: float):
-    """The preconditioner ``kind`` of a permutation-invariant problem (class docstring)."""
-    from .._permutation_precond import SweepPreconditioner
-
-    factors = []
-    for part in kind.split("+"):
-        if part == "sweep":
-            factors.append(SweepPreconditioner.build(problem.lindbladian, shift, problem.scale))
-        else:
-            factors.append(
-                DiagonalBasisPreconditioner.build(
-                    problem.lindbladian, part, shift, padding_scale=problem.scale
-                )
-            )
-    if len(factors) == 1:
-        return factors[0]
-    return MultiplicativePreconditioner(factors, jax.lax.stop_gradient(problem))
 
 
 def _packed(problem: DeflatedProblem) -> bool:

@@ -27,8 +27,9 @@ from scipy.sparse.linalg import splu
 
 from .._adjoint import attach_implicit_derivative
 from .._lindbladian import AbstractLindbladian
+from .._operator import DeflatedProblem
 from .._solution import RESULTS
-from .._solve import AbstractSteadyStateSolver, DeflatedProblem, RawSolve, estimate_inverse_norm
+from ._abstract import AbstractSteadyStateSolver, RawSolve, estimate_inverse_norm
 
 __all__ = ["SparseLU"]
 
@@ -283,11 +284,6 @@ class SparseLU(AbstractSteadyStateSolver):
 
     def solve(self, problem: DeflatedProblem, rho0: jax.Array | None) -> RawSolve:
         del rho0  # a direct solve has no use for an initial guess
-        if not hasattr(problem.lindbladian, "sparse_superoperator"):
-            raise TypeError(
-                f"`SparseLU` needs a Lindbladian with a `sparse_superoperator` method (such as "
-                f"`qdiss.Lindbladian`); got {type(problem.lindbladian).__name__}."
-            )
         stopped_problem = DeflatedProblem(_stop_gradient(problem.lindbladian), problem.scale)
         options = {
             "lindbladian": stopped_problem.lindbladian,

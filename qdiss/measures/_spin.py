@@ -268,7 +268,7 @@ def block_spin_moments(rho: Array, n_spins: int) -> tuple[Array, Array]:
     ``(N//2 + 1, N + 1, N + 1)`` (``qdiss.PermutationInvariantLindbladian``):
     ⟨S_a⟩ = Σ_j tr(S_a^{(j)} ρ̃_j), ⟨{S_a, S_b}⟩/2 = Σ_j Re tr(S_a^{(j)} S_b^{(j)} ρ̃_j), computed on
     the bands of the spin operators (O(N²) work)."""
-    from .._permutation_measures import pi_spin_moments
+    from .._lindbladian.permutation.measures import pi_spin_moments
 
     rho = jnp.asarray(rho)
     shape = (n_spins // 2 + 1, n_spins + 1, n_spins + 1)

@@ -31,9 +31,10 @@ permutation-invariant one takes rates linearly).
 (:meth:`AllToAllXYZ.hamiltonian` takes the spin operators of any representation). The static
 ``representation`` chooses what :meth:`~AbstractEmitterEnsemble.lindbladian` returns: "full"
 (default), a dense ``qdiss.Lindbladian`` on 2^N states (N ≤ 12), or "permutation", the
-permutation-invariant Lindbladian of qdiss/_permutation.py on the total-spin blocks (Σ_j (2j+1)²
-≈ N³/6 unknowns; N up to hundreds), with the same parameters. :func:`block_spin_moments` and
-:meth:`~AbstractEmitterEnsemble.wineland_squeezing` take states of either kind.
+permutation-invariant Lindbladian of ``qdiss._lindbladian.permutation`` on the total-spin blocks
+(Σ_j (2j+1)² ≈ N³/6 unknowns; N up to hundreds), with the same parameters.
+:func:`block_spin_moments` and :meth:`~AbstractEmitterEnsemble.wineland_squeezing` take states
+of either kind.
 
 **Closed forms** (checked in ``tests/test_permutation.py``): with Δ = J_x + J_y − 2J_z,
 λ = J_x − J_y, R = √(γ² + 4Δ²), the Gaussian (Holstein–Primakoff, N → ∞) Wineland parameter of the
@@ -251,7 +252,7 @@ class AbstractEmitterEnsemble(eqx.Module):
         )
 
     def _permutation_lindbladian(self):
-        from .._permutation import PermutationInvariantLindbladian
+        from .._lindbladian import PermutationInvariantLindbladian
 
         linear, quadratic = self._collective_terms()
         zero = jnp.zeros_like(self.gamma)
@@ -271,7 +272,7 @@ class AbstractEmitterEnsemble(eqx.Module):
 
         - "full": a :class:`qdiss.Lindbladian` on N qubits (``dims = (2,)*N``), dense
           2^N × 2^N operators, N ≤ 12 (a ``ValueError`` beyond);
-        - "permutation": a ``PermutationInvariantLindbladian`` (qdiss/_permutation.py) whose
+        - "permutation": a ``PermutationInvariantLindbladian`` (``_lindbladian.permutation``): its
           states are the total-spin blocks, shape ``(N//2 + 1, N + 1, N + 1)`` (all-to-all
           models only; N up to hundreds). Constant terms of H are dropped.
         """

@@ -412,7 +412,7 @@ class SyncEnsemble(eqx.Module):
         emission/pumping 2V max(∓sin θ, 0)/N, local emission Γ_d and pumping Γ_g. The rates enter
         linearly (no square roots). Correlations: :func:`pi_pair_correlation`.
         """
-        from .._permutation import PermutationInvariantLindbladian
+        from .._lindbladian import PermutationInvariantLindbladian
 
         omega = self.omega
         if not isinstance(omega, jax.core.Tracer) and not bool(jnp.all(omega == omega[0])):

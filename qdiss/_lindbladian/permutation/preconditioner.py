@@ -2,7 +2,7 @@ r"""The sweep preconditioner of permutation-invariant Lindbladians.
 
 Write L = L₀ + L₁, where L₀ keeps every term that preserves m − m' (the dissipators, local and
 collective, and the m-diagonal part of H) and L₁ is the rest of H (its J_x, J_y parts, which
-change m). In the layout of ``_permutation.py`` the terms of L₀ read an element (b, p, q) from
+change m). In the layout of ``lindbladian.py`` the terms of L₀ read an element (b, p, q) from
 
 - (b, p, q) itself (the diagonal D: the m-diagonal of H_eff and the j → j dephasing terms),
 - (b ± 1, p, q) (dephasing j → j ± 1: tridiagonal in b for fixed (p, q), written T),
@@ -33,7 +33,8 @@ import jax.numpy as jnp
 from jax.lax.linalg import tridiagonal_solve
 from jaxtyping import Array
 
-from ._permutation import PermutationInvariantLindbladian, _apply_terms, _shift, _Term
+from .._abstract import AbstractLindbladian
+from ._terms import _apply_terms, _shift, _Term
 
 __all__ = ["SweepPreconditioner"]
 
@@ -71,14 +72,14 @@ class SweepPreconditioner(eqx.Module):
 
     @classmethod
     def build(
-        cls, lindbladian: PermutationInvariantLindbladian, shift: float, padding_scale: Array
+        cls, lindbladian: AbstractLindbladian, shift: float, padding_scale: Array
     ) -> SweepPreconditioner:
         lindbladian = jax.lax.stop_gradient(lindbladian)
         dtype = lindbladian.dtype
         zero = jnp.zeros(lindbladian.state_shape, dtype)
         diagonal, below, above = zero, zero, zero
         lower, upper = [], []
-        for term in lindbladian._terms():
+        for term in lindbladian.terms():
             db, dp, dq = term.shift
             if (dp, dq) == (0, 0):
                 if db == 0:

@@ -20,15 +20,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from . import _linalg
-from ._permutation import (
-    _band_product,
-    _complex_of,
-    _num_spins_of,
-    _shift,
-    cartesian_bands,
-    spin_bands,
-)
+from ... import _linalg
+from ..._numerics import complex_of
+from ._terms import _band_product, _shift, cartesian_bands, spin_bands
+from .lindbladian import _num_spins_of
 
 __all__ = [
     "pi_excited_population",
@@ -51,7 +46,7 @@ def _band_trace(bands: dict[int, Array], rho: Array) -> Array:
 
 def _complex(rho: Array) -> Array:
     rho = jnp.asarray(rho)
-    return rho.astype(_complex_of(rho.dtype))
+    return rho.astype(complex_of(rho.dtype))
 
 
 @jax.jit

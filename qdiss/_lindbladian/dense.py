@@ -14,9 +14,7 @@ The master equation is
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
-from typing import Any
 
 import equinox as eqx
 import jax
@@ -25,152 +23,14 @@ import numpy as np
 import scipy.sparse as sp
 from jaxtyping import Array, Complex
 
-from . import _linalg
+from .. import _linalg
+from .._numerics import complex_dtype, is_concrete
+from ._abstract import AbstractLindbladian
+from ._space import DenseSpace
 
-__all__ = ["AbstractLindbladian", "Lindbladian", "top_level_populations"]
+__all__ = ["Lindbladian", "sparse_superoperator", "top_level_populations"]
 
 _HERMITIAN_RTOL = 1e-8
-
-
-class AbstractLindbladian(eqx.Module):
-    """Interface every Lindbladian implements, so that every solver can take it.
-
-    A Lindbladian acts on states in its own *representation*: an array of shape
-    ``state_shape``, a stack of square blocks ``(..., k, k)`` that together form a block-diagonal
-    density matrix (a dense Lindbladian: one ``(n, n)`` block). Some entries may be *padding*
-    (``padding_mask``): not unknowns, kept exactly zero, never read or written by ``mv``. The
-    defaults below are those of a dense ``(n, n)`` state; concrete classes are final.
-    """
-
-    @property
-    @abc.abstractmethod
-    def n(self) -> int:
-        """Hilbert-space dimension."""
-
-    @property
-    @abc.abstractmethod
-    def dtype(self) -> Any:
-        """Complex dtype of ρ."""
-
-    @abc.abstractmethod
-    def mv(self, rho: Array) -> Array:
-        """L(ρ) for one state of shape ``state_shape``."""
-
-    @abc.abstractmethod
-    def adjoint_mv(self, op: Array) -> Array:
-        """The Heisenberg-picture (Hilbert–Schmidt adjoint) action L†(X)."""
-
-    @abc.abstractmethod
-    def effective_hamiltonian(self) -> Array:
-        """H_eff = H − (i/2) Σ_k L_k†L_k, the non-Hermitian part used by preconditioners: an
-        array of ``state_shape`` (one matrix per block) whose blocks act on the state's blocks."""
-
-    @abc.abstractmethod
-    def norm_bound(self) -> Array:
-        """An upper bound on the induced Frobenius norm ‖L‖ = max ‖L(ρ)‖_F / ‖ρ‖_F (a constant
-        for differentiation: no gradient flows through it)."""
-
-    def inputs_finite(self) -> Array:
-        """True when every floating-point leaf (Hamiltonian, jump operators, rates) is finite.
-
-        Concrete inputs are checked at construction (``ValueError``); traced ones (under ``jit``,
-        ``vmap``, ``grad``) cannot be, so :func:`qdiss.steady_state` checks them here and reports
-        ``RESULTS.nonfinite`` for the offending point only.
-        """
-        leaves = jax.tree_util.tree_leaves(eqx.filter(self, eqx.is_inexact_array))
-        return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves] or [jnp.array(True)]))
-
-    def hamiltonian_hermitian(self) -> Array:
-        """True when the Hamiltonian is Hermitian to the constructor's tolerance (default: True,
-        for representations Hermitian by construction). Checked by :func:`qdiss.steady_state`
-        for traced inputs, which the constructor cannot check (``RESULTS.not_hermitian``)."""
-        return jnp.array(True)
-
-    def is_closed(self) -> Array:
-        """True when there is no dissipation at all (every jump operator, or rate, exactly 0).
-
-        Default: every decay rate −Im (H_eff)_ii = ½(Σ_k L_k†L_k)_ii is 0 (each is a sum of
-        |entries|², so all vanish exactly when every L_k does). With n ≥ 2 the steady state of a
-        closed system is not unique (every function of H is stationary).
-        """
-        diagonal = jnp.diagonal(self.effective_hamiltonian(), axis1=-2, axis2=-1)
-        return jnp.all(jnp.imag(diagonal) == 0)
-
-    @property
-    def state_shape(self) -> tuple[int, ...]:
-        """Shape of one state in this representation: ``(n, n)`` for a dense Lindbladian."""
-        return (self.n, self.n)
-
-    def padding_mask(self) -> np.ndarray | None:
-        """Static NumPy bool array of ``state_shape``, True on padding entries (not unknowns);
-        ``None`` when every entry is an unknown (the default)."""
-        return None
-
-    def trace_weights(self) -> np.ndarray:
-        """Static NumPy array W of ``state_shape`` with tr ρ = Σ W ⊙ ρ (default the identity)."""
-        return np.eye(self.n)
-
-    def trace(self, rho: Array) -> Array:
-        """tr ρ = Σ W ⊙ ρ (:meth:`trace_weights`)."""
-        return jnp.trace(rho)
-
-    def identity_state(self) -> np.ndarray:
-        """E, a fixed state with tr E = 1 that deflates L (``steady_state``): a static NumPy
-        array of ``state_shape`` (default I/n)."""
-        return np.eye(self.n) / self.n
-
-    def hermitian_part(self, rho: Array) -> Array:
-        """(ρ + ρ†)/2, block by block."""
-        return 0.5 * (rho + jnp.swapaxes(rho, -1, -2).conj())
-
-    def min_eigenvalue(self, rho: Array) -> Array:
-        """Smallest eigenvalue of a Hermitian state ρ over its blocks (padding excluded)."""
-        mask = self.padding_mask()
-        if mask is not None:
-            padded_diagonal = jnp.asarray(np.diagonal(mask, axis1=-2, axis2=-1))
-            lift = (1 + jnp.linalg.norm(rho)).astype(rho.dtype)  # above every eigenvalue
-            eye = jnp.eye(rho.shape[-1], dtype=rho.dtype)
-            rho = rho + jnp.where(padded_diagonal, lift, 0)[..., None] * eye
-        return jnp.min(_linalg.eigvalsh(rho))
-
-    def top_level_populations(self, rho: Array) -> Array:
-        """Truncation diagnostic: for each truncated bosonic mode this Lindbladian declares, the
-        marginal population of its top Fock levels in the state ρ (a real vector, one entry per
-        mode; empty by default: no declared modes). See :func:`top_level_populations`."""
-        del rho
-        return jnp.zeros((0,), jnp.finfo(self.dtype).dtype)
-
-    def physical_indices(self) -> np.ndarray:
-        """Flat (row-major) indices into ``state_shape`` of the unknowns, in the order used by
-        :meth:`superoperator`."""
-        mask = self.padding_mask()
-        size = int(np.prod(self.state_shape))
-        return np.arange(size) if mask is None else np.flatnonzero(~mask)
-
-    def to_physical(self, x: Array) -> Array:
-        """The unknowns of a state ``x`` as a flat vector (order of :meth:`physical_indices`)."""
-        flat = x.reshape(-1)
-        return flat if self.padding_mask() is None else flat[self.physical_indices()]
-
-    def from_physical(self, v: Array) -> Array:
-        """Inverse of :meth:`to_physical`: the state with these unknowns and zero padding."""
-        if self.padding_mask() is None:
-            return v.reshape(self.state_shape)
-        full = jnp.zeros(int(np.prod(self.state_shape)), v.dtype)
-        index = self.physical_indices()
-        full = full.at[index].set(v, indices_are_sorted=True, unique_indices=True)
-        return full.reshape(self.state_shape)
-
-    def superoperator(self) -> Array:
-        """The dense matrix of L on the unknowns (ordered as :meth:`physical_indices`); for a
-        dense ``(n, n)`` state the ``(n², n²)`` superoperator in this module's convention."""
-        size = int(self.physical_indices().size)
-
-        def column(e):  # L applied to one unit vector of the unknowns
-            return self.to_physical(self.mv(self.from_physical(e)))
-
-        eye = jnp.eye(size, dtype=self.dtype)
-        return jax.lax.map(column, eye, batch_size=min(size, 256)).T
 
 
 def top_level_populations(
@@ -225,10 +85,6 @@ def _validate_modes(modes, dims: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _is_concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
 def _qutip_kind(x) -> str | None:
     """``"qobj"`` / ``"qobjevo"`` for QuTiP objects (duck-typed: qutip is optional), else None."""
     module = type(x).__module__ or ""
@@ -267,7 +123,8 @@ def _check_qutip(x, name: str) -> None:
 def _to_array(x, name: str):
     """Convert one operator (numpy/jax array, dynamiqs QArray, QuTiP Qobj) to a jax array.
 
-    The dtype is kept as given (integers too); :func:`_complex_dtype` picks the precision."""
+    The dtype is kept as given (integers too); :func:`qdiss._numerics.complex_dtype` picks the
+    precision."""
     _check_qutip(x, name)
     if hasattr(x, "to_jax"):  # dynamiqs QArray
         return x.to_jax()
@@ -280,22 +137,6 @@ def _to_array(x, name: str):
     raise TypeError(
         f"`{name}` must be an array, a dynamiqs QArray or a QuTiP Qobj, got {type(x).__name__}."
     )
-
-
-def _complex_dtype(*dtypes) -> jnp.dtype:
-    """The complex dtype of a Lindbladian built from inputs of these dtypes.
-
-    Inputs that carry a precision (floating or complex) set it: complex64 from float32 or
-    complex64 inputs only, complex128 as soon as one input is float64/complex128 (where JAX's
-    x64 mode allows it). Integer (and other exact) inputs carry none: a Lindbladian built only
-    from them, such as ``np.diag(np.arange(n))`` or an integer Pauli matrix, gets JAX's default
-    complex dtype (complex128 with ``jax_enable_x64``, complex64 without).
-    """
-    inexact = [d for d in dtypes if jnp.issubdtype(d, jnp.inexact)]
-    if not inexact:
-        return jnp.dtype(jnp.result_type(complex))  # canonical: follows jax_enable_x64
-    with jax.numpy_dtype_promotion("standard"):  # explicit: mixed precisions widen
-        return jnp.dtype(jnp.result_type(*inexact, jnp.complex64))
 
 
 def _infer_dims(x, n: int) -> tuple[int, ...] | None:
@@ -332,7 +173,7 @@ def _stack_jump_ops(jump_ops, n_hint: int | None):
             )
         dtypes = [op.dtype for op in ops]  # a list may mix int, real and complex operators
         if any(jnp.issubdtype(d, jnp.inexact) for d in dtypes):
-            dtype = _complex_dtype(*dtypes)
+            dtype = complex_dtype(*dtypes)
         else:  # exact (integer) operators only: the precision is chosen with H's dtype
             with jax.numpy_dtype_promotion("standard"):
                 dtype = jnp.result_type(*dtypes)
@@ -400,7 +241,7 @@ class Lindbladian(AbstractLindbladian):
         for name, x in (("H", H), ("jump_ops", Ls)):
             if not jnp.issubdtype(x.dtype, jnp.number) or jnp.issubdtype(x.dtype, jnp.bool_):
                 raise TypeError(f"`{name}` must hold numbers; got dtype {x.dtype}.")
-        dtype = _complex_dtype(H.dtype, Ls.dtype)
+        dtype = complex_dtype(H.dtype, Ls.dtype)
         H = H.astype(dtype)
         Ls = Ls.astype(dtype)
 
@@ -419,7 +260,7 @@ class Lindbladian(AbstractLindbladian):
         # Concrete inputs are checked here. Traced ones (jit, vmap, grad) are not: an error
         # here would abort a whole vmap batch, so steady_state checks them per point instead
         # (inputs_finite, hamiltonian_hermitian -> RESULTS.nonfinite / not_hermitian).
-        if _is_concrete(H) and _is_concrete(Ls):
+        if is_concrete(H, Ls):
             for name, x in (("H", H), ("jump_ops", Ls)):
                 if not bool(jnp.all(jnp.isfinite(x))):
                     raise ValueError(f"`{name}` has non-finite (NaN or inf) entries.")
@@ -450,6 +291,29 @@ class Lindbladian(AbstractLindbladian):
     @property
     def dtype(self):
         return self.H.dtype
+
+    @property
+    def space(self) -> DenseSpace:
+        """``(n, n)`` density matrices."""
+        return DenseSpace(self.n)
+
+    def superoperator_by_columns(self) -> bool:
+        """False: :meth:`superoperator` is the closed-form Kronecker sum."""
+        return False
+
+    def hamiltonian_eigenbasis(self) -> tuple[Array, Array, Lindbladian]:
+        """(energies, U, :meth:`rotated` by U) with H = U diag(energies) U†."""
+        energies, rotation = _linalg.eigh(self.H)
+        rotation = rotation.astype(self.dtype)
+        return energies, rotation, self.rotated(rotation)
+
+    def to_dense(self, rho: Array) -> Array:
+        """ρ itself (already ``(n, n)``)."""
+        return rho
+
+    def from_dense(self, rho: Array) -> Array:
+        """ρ itself (already ``(n, n)``)."""
+        return rho
 
     def top_level_populations(self, rho: Array) -> Array:
         """Population of the top Fock levels of each declared mode (:func:`top_level_populations`

@@ -46,7 +46,7 @@ reaches each of them, and they enter L linearly (no square roots of rates).
 
 **Solvers.** Every qdiss solver takes it: ``DenseLU`` and ``SparseLU`` on the Σ_j (2j+1)²
 unknowns (``superoperator``, ``sparse_superoperator``; the padding is decoupled), ``Krylov``
-with the ``"sweep"`` preconditioner (``_permutation_precond.py``: exact for the m − m'
+with the ``"sweep"`` preconditioner (``preconditioner.py``: exact for the m − m'
 preserving part of L, O(N³) per application; ≈ 20–30 GMRES iterations for the XYZ model at
 N = 10 … 100), and ``Evolve``. ``Auto`` picks Krylov (the fastest at every N measured). Figures
 (benchmarks/large_n.py, recorded in benchmarks/README.md): N = 100 (1.8·10⁵ unknowns) steady
@@ -56,8 +56,6 @@ of compilation.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -65,8 +63,24 @@ import numpy as np
 import scipy.sparse as sp
 from jaxtyping import Array, Float
 
+from ..._numerics import complex_of, is_concrete
+from .._abstract import AbstractLindbladian
+from .._space import BlockSpace
+from ..dense import Lindbladian
 from . import _dicke
-from ._lindbladian import AbstractLindbladian, Lindbladian
+from ._terms import (
+    _apply_terms,
+    _band_combination,
+    _band_product,
+    _local_recycling_factors,
+    _np_shift,
+    _recycling_shift,
+    _tables,
+    _Term,
+    cartesian_bands,
+    spin_bands,
+)
+from .preconditioner import SweepPreconditioner
 
 __all__ = ["PermutationInvariantLindbladian", "dicke_lindbladian", "pi_from_dense", "pi_to_dense"]
 
@@ -78,165 +92,6 @@ _RATES = (
     "collective_pumping",
     "collective_dephasing",
 )
-
-
-class _Term(eqx.Module):
-    """Y[b, p, q] += left[b, p] · X[b + δb, p + δp, q + δq] · right[b, q]."""
-
-    shift: tuple[int, int, int] = eqx.field(static=True)
-    left: Array
-    right: Array
-
-
-def _shift(x, shift):
-    """y[i, k, …] = x[i + s₀, k + s₁, …] with zeros outside (one shift per leading axis).
-
-    NumPy in, NumPy out (the host-side sparse superoperator); otherwise JAX.
-    """
-    if isinstance(x, np.ndarray):
-        return _np_shift(x, shift)
-    for axis, s in enumerate(shift):
-        if s == 0:
-            continue
-        size = x.shape[axis]
-        pad = [(0, 0)] * x.ndim
-        if abs(s) >= size:
-            return jnp.zeros_like(x)
-        if s > 0:
-            x = jax.lax.slice_in_dim(x, s, size, axis=axis)
-            pad[axis] = (0, s)
-        else:
-            x = jax.lax.slice_in_dim(x, 0, size + s, axis=axis)
-            pad[axis] = (-s, 0)
-        x = jnp.pad(x, pad)
-    return x
-
-
-def _np_shift(x: np.ndarray, shift) -> np.ndarray:
-    out = np.zeros_like(x)
-    src = [slice(None)] * x.ndim
-    dst = [slice(None)] * x.ndim
-    for axis, s in enumerate(shift):
-        size = x.shape[axis]
-        if abs(s) >= size:
-            return out
-        if s >= 0:
-            src[axis], dst[axis] = slice(s, size), slice(0, size - s)
-        else:
-            src[axis], dst[axis] = slice(0, size + s), slice(-s, size)
-    out[tuple(dst)] = x[tuple(src)]
-    return out
-
-
-def _band_product(a: dict[int, Array], b: dict[int, Array]) -> dict[int, Array]:
-    """C = AB for banded blocks with bands A[·, p, p+d] = a[d][·, p]:
-
-    C_{d₁+d₂}[p] += a_{d₁}[p] b_{d₂}[p+d₁].
-    """
-    out: dict[int, Array] = {}
-    for d1, x in a.items():
-        for d2, y in b.items():
-            term = x * _shift(y, (0, d1))
-            out[d1 + d2] = out[d1 + d2] + term if d1 + d2 in out else term
-    return out
-
-
-def _band_combination(coeffs, bands: list[dict[int, Array]]) -> dict[int, Array]:
-    out: dict[int, Array] = {}
-    for c, band in zip(coeffs, bands, strict=True):
-        for d, x in band.items():
-            out[d] = out[d] + c * x if d in out else c * x
-    return out
-
-
-def _apply_terms(terms: list[_Term], x: Array) -> Array:
-    """Σ_t left_t[b, p] · x[b + δb, p + δp, q + δq] · right_t[b, q].
-
-    ``x`` is zero-padded once and every shifted read is a static slice of the padded array, so
-    XLA fuses the whole sum into one pass over the output.
-    """
-    width = [max(abs(t.shift[axis]) for t in terms) for axis in range(3)]
-    padded = jnp.pad(x, [(w, w) for w in width])
-    out = None
-    for t in terms:
-        start = [w + s for w, s in zip(width, t.shift, strict=True)]
-        view = jax.lax.slice(padded, start, [a + n for a, n in zip(start, x.shape, strict=True)])
-        term = t.left[:, :, None] * view * t.right[:, None, :]
-        out = term if out is None else out + term
-    return out
-
-
-class _Tables(NamedTuple):
-    """Static NumPy tables of the layout (float64, (B, 1), (1, D) or (B, D))."""
-
-    j: np.ndarray
-    m: np.ndarray
-    valid: np.ndarray
-
-
-def _tables(num_spins: int) -> _Tables:
-    return _Tables(
-        _dicke.block_j(num_spins)[:, None],
-        _dicke.m_values(num_spins)[None, :],
-        _dicke.valid_mask(num_spins),
-    )
-
-
-def spin_bands(num_spins: int, dtype, xp=jnp):
-    """Bands of J₊, J₋, J_z in every block (zero outside the blocks): J₊[p, p+1], J₋[p, p−1] and
-    J_z[p, p] as ``{offset: (B, D) array}`` of ``xp`` (``jnp`` or ``np``) and ``dtype``."""
-    t = _tables(num_spins)
-    valid = t.valid
-    up = _dicke.ladder(t.j, t.m - 1) * valid * _np_shift(valid, (0, 1))
-    down = _dicke.ladder(t.j, t.m) * valid * _np_shift(valid, (0, -1))
-    z = t.m * valid
-    cast = lambda x: xp.asarray(x, dtype=dtype)  # noqa: E731
-    return {1: cast(up)}, {-1: cast(down)}, {0: cast(z)}
-
-
-def cartesian_bands(num_spins: int, dtype, xp=jnp) -> list[dict[int, Array]]:
-    """Bands of J_x = (J₊ + J₋)/2, J_y = (J₊ − J₋)/(2i), J_z (see :func:`spin_bands`)."""
-    jp, jm, jz = spin_bands(num_spins, dtype, xp)
-    jx = _band_combination([0.5, 0.5], [jp, jm])
-    jy = _band_combination([-0.5j, 0.5j], [jp, jm])
-    return [jx, jy, jz]
-
-
-def _local_recycling_factors(num_spins: int) -> dict[str, list[tuple[tuple[int, int], np.ndarray]]]:
-    """For σ⁻, σ⁺, σᶻ: [((Δj, δm), u)] with u = √c(j)·a(j, M) on the *source* grid, so that the
-    recycled element is u[src p] u[src q] X[src]; Δj the change of j, δm the change of m."""
-    t = _tables(num_spins)
-    j, m, valid = t.j, t.m, t.valid
-    half = num_spins / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c_same = np.where(j > 0, (half + 1) / (2 * j * (j + 1)), 0.0)
-        c_down = np.where(j > 0, (half + j + 1) / (2 * j * (2 * j + 1)), 0.0)
-    c_up = (half - j) / (2 * (j + 1) * (2 * j + 1))
-    sq = lambda x: np.sqrt(np.maximum(x, 0.0))  # noqa: E731
-    out = {
-        "emission": [
-            ((0, -1), np.sqrt(c_same) * sq((j + m) * (j - m + 1))),
-            ((-1, -1), np.sqrt(c_down) * sq((j + m) * (j + m - 1))),
-            ((1, -1), np.sqrt(c_up) * sq((j - m + 1) * (j - m + 2))),
-        ],
-        "pumping": [
-            ((0, 1), np.sqrt(c_same) * sq((j - m) * (j + m + 1))),
-            ((-1, 1), np.sqrt(c_down) * sq((j - m) * (j - m - 1))),
-            ((1, 1), np.sqrt(c_up) * sq((j + m + 1) * (j + m + 2))),
-        ],
-        "dephasing": [
-            ((0, 0), np.sqrt(4 * c_same) * m),
-            ((-1, 0), np.sqrt(4 * c_down) * sq(j**2 - m**2)),
-            ((1, 0), np.sqrt(4 * c_up) * sq((j + 1) ** 2 - m**2)),
-        ],
-    }
-    return {k: [(s, u * valid) for s, u in v] for k, v in out.items()}
-
-
-def _recycling_shift(dj: int, dm: int) -> tuple[int, int, int]:
-    """Source offset (δb, δp, δq) of a target element for a change (Δj, δm): b = N/2 − j and
-    p = N/2 − m, so the source block is b + Δj and the source position p + δm."""
-    return (dj, dm, dm)
 
 
 class PermutationInvariantLindbladian(AbstractLindbladian):
@@ -322,7 +177,7 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
             arrays[name] = x
         # Traced values are not checked here (an error would abort a whole vmap batch):
         # steady_state reports non-finite ones per point (RESULTS.nonfinite).
-        concrete = all(not isinstance(x, jax.core.Tracer) for x in arrays.values())
+        concrete = is_concrete(*arrays.values())
         if concrete:
             for name, x in arrays.items():
                 if not bool(jnp.all(jnp.isfinite(x))):
@@ -345,33 +200,27 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
 
     @property
     def dtype(self):
-        return _complex_of(self.emission.dtype)
+        return complex_of(self.emission.dtype)
 
     @property
-    def state_shape(self) -> tuple[int, int, int]:
-        return (_dicke.num_blocks(self.num_spins), self.num_spins + 1, self.num_spins + 1)
+    def space(self) -> BlockSpace:
+        """``(B, D, D)`` blocks ρ̃_j, block b valid on the centred square |m| ≤ j; the deflation
+        state is the maximally mixed state of the symmetric block j = N/2, I_{N+1}/(N+1) (a
+        single block keeps the deflation term sparse: (N+1)·Σ_j(2j+1) entries in SparseLU).
+        tr ρ = Σ_j tr ρ̃_j."""
+        return BlockSpace(_dicke.valid_mask(self.num_spins), identity_block=0)
 
-    def padding_mask(self) -> np.ndarray:
-        valid = _dicke.valid_mask(self.num_spins)
-        return ~(valid[:, :, None] & valid[:, None, :])
+    def default_preconditioner(self) -> str:
+        """``"sweep"``: the block Gauss–Seidel sweep (``preconditioner.py``)."""
+        return "sweep"
 
-    def trace_weights(self) -> np.ndarray:
-        """W = 1 on the diagonals of the blocks, 0 elsewhere: tr ρ = Σ_j tr ρ̃_j."""
-        valid = _dicke.valid_mask(self.num_spins)
-        return valid[:, :, None] * np.eye(self.num_spins + 1)
+    def sweep_preconditioner(self, shift: float, padding_scale: Array):
+        """The block Gauss–Seidel sweep (:class:`~.preconditioner.SweepPreconditioner`)."""
+        return SweepPreconditioner.build(self, shift, padding_scale)
 
-    def trace(self, rho: Array) -> Array:
-        """tr ρ = Σ_j tr ρ̃_j (padding excluded)."""
-        valid = jnp.asarray(_dicke.valid_mask(self.num_spins))
-        diag = jnp.diagonal(rho, axis1=-2, axis2=-1)
-        return jnp.sum(jnp.where(valid, diag, 0))
-
-    def identity_state(self) -> np.ndarray:
-        """E = the maximally mixed state of the symmetric block j = N/2, I_{N+1}/(N+1). (A
-        single block keeps the deflation term sparse: (N+1)·Σ_j(2j+1) entries in SparseLU.)"""
-        e = np.zeros(self.state_shape)
-        e[0] = np.eye(self.num_spins + 1) / (self.num_spins + 1)
-        return e
+    def krylov_converges_fast(self) -> bool:
+        """True: with the block sweep GMRES converges in ~20 iterations at every N measured."""
+        return True
 
     # -- the generator ----------------------------------------------------------------------
 
@@ -415,7 +264,7 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
         )
         return xp.where(xp.asarray(t.valid), k, xp.zeros((), real))
 
-    def _terms(self, xp=jnp) -> list[_Term]:
+    def terms(self, xp=jnp) -> list[_Term]:
         """L as a list of elementary terms (module docstring); arrays of ``xp``."""
         t = _tables(self.num_spins)
         h = self.hamiltonian_bands(xp)
@@ -447,7 +296,7 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
 
     def mv(self, rho: Array) -> Array:
         """L(ρ̃) blockwise: Σ over the elementary terms (module docstring); padding stays 0."""
-        return _apply_terms(self._terms(), rho.astype(self.dtype))
+        return _apply_terms(self.terms(), rho.astype(self.dtype))
 
     def adjoint_mv(self, op: Array) -> Array:
         """L†(X) for the pairing ⟨X, ρ̃⟩ = Σ_j tr(X_j† ρ̃_j) (the Heisenberg picture of PI
@@ -476,7 +325,7 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
         h = self.hamiltonian_bands()
         row_sums = sum(jnp.abs(band) for band in h.values())
         bound = 2 * jnp.max(row_sums) + jnp.max(self.loss_diagonal())
-        for term in self._terms()[2 * len(h) :]:
+        for term in self.terms()[2 * len(h) :]:
             bound = bound + jnp.max(jnp.abs(term.left)) * jnp.max(jnp.abs(term.right))
         return bound.astype(self.emission.dtype)
 
@@ -490,7 +339,7 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
         position[index] = np.arange(index.size)
         b, p, q = np.unravel_index(index, shape)
         rows, cols, vals = [], [], []
-        for term in self._terms(np):
+        for term in self.terms(np):
             value = term.left[b, p] * term.right[b, q]
             sb, sp_, sq = b + term.shift[0], p + term.shift[1], q + term.shift[2]
             inside = value != 0  # nonzero weights only connect unknowns to unknowns
@@ -530,14 +379,8 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
         )
 
 
-def _complex_of(dtype):
-    """The complex dtype of the same precision as a real or complex ``dtype``."""
-    double = jnp.dtype(dtype) in (jnp.dtype(jnp.float64), jnp.dtype(jnp.complex128))
-    return jnp.dtype(jnp.complex128 if double else jnp.complex64)
-
-
 def _is_zero(x) -> bool:
-    return not isinstance(x, jax.core.Tracer) and bool(np.all(np.asarray(x) == 0))
+    return is_concrete(x) and bool(np.all(np.asarray(x) == 0))
 
 
 def _num_spins_of(rho) -> int:
@@ -554,7 +397,7 @@ def pi_to_dense(rho: Array) -> Array:
     """ρ = ⊕_j ρ̃_j ⊗ I_{d_j}/d_j as a 2^N × 2^N matrix in the qubit basis (N ≲ 12)."""
     num_spins = _num_spins_of(rho)
     dim = 2**num_spins
-    out = jnp.zeros((dim, dim), _complex_of(rho.dtype))
+    out = jnp.zeros((dim, dim), complex_of(rho.dtype))
     for b, (vectors, d) in enumerate(
         zip(_dicke.coupled_basis(num_spins), _dicke.multiplicities(num_spins), strict=True)
     ):
@@ -569,7 +412,7 @@ def pi_from_dense(rho: Array, num_spins: int) -> Array:
     2^N × 2^N matrix ρ (exact for a permutation-invariant ρ)."""
     num_spins = int(num_spins)
     rho = jnp.asarray(rho)
-    dtype = _complex_of(rho.dtype)
+    dtype = complex_of(rho.dtype)
     shape = (_dicke.num_blocks(num_spins), num_spins + 1, num_spins + 1)
     out = jnp.zeros(shape, dtype)
     for b, vectors in enumerate(_dicke.coupled_basis(num_spins)):
@@ -610,7 +453,7 @@ def dicke_lindbladian(
         )
     if jnp.issubdtype(real, jnp.complexfloating):
         raise TypeError("couplings and rates must be real.")
-    dtype = _complex_of(real)
+    dtype = complex_of(real)
     linear, quadratic = linear.astype(real), quadratic.astype(real)
     if quadratic.ndim == 0 and _is_zero(quadratic):
         quadratic = jnp.zeros((3, 3), real)

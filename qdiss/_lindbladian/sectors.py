@@ -32,15 +32,11 @@ import numpy as np
 import scipy.sparse as sp
 from jaxtyping import Array, Complex
 
-from . import _linalg
-from ._lindbladian import (
-    _HERMITIAN_RTOL,
-    AbstractLindbladian,
-    Lindbladian,
-    _is_concrete,
-    sparse_superoperator,
-    top_level_populations,
-)
+from .. import _linalg
+from .._numerics import is_concrete
+from ._abstract import AbstractLindbladian
+from ._space import BlockSpace
+from .dense import _HERMITIAN_RTOL, Lindbladian, sparse_superoperator, top_level_populations
 
 __all__ = ["SectorLindbladian"]
 
@@ -139,7 +135,7 @@ class SectorLindbladian(AbstractLindbladian):
         H, Ls = lindbladian.H, lindbladian.jump_ops
         K = Ls.shape[0]
         if jump_charges is None:
-            if not _is_concrete(Ls):
+            if not is_concrete(Ls):
                 raise ValueError(
                     "`jump_charges` must be given when the jump operators are traced (under "
                     "jit/grad/vmap): their charges cannot be read from traced values."
@@ -185,7 +181,7 @@ class SectorLindbladian(AbstractLindbladian):
         l_allowed = labels[None, :, None] == to[:, None, :]  # (K, rows, cols)
         l_leak = jnp.max(jnp.abs(jnp.where(l_allowed, 0, Ls)), axis=(1, 2), initial=0.0)
         l_scale = jnp.max(jnp.abs(Ls), axis=(1, 2), initial=0.0)
-        if _is_concrete(H) and _is_concrete(Ls):
+        if is_concrete(H, Ls):
             if float(h_leak) > _LEAK_RTOL * max(float(h_scale), 1e-300):
                 raise ValueError(
                     f"`H` couples different sectors of `labels` (largest such entry "
@@ -239,25 +235,11 @@ class SectorLindbladian(AbstractLindbladian):
         return self.H_blocks.dtype
 
     @property
-    def state_shape(self) -> tuple[int, int, int]:
-        return self.H_blocks.shape
-
-    def padding_mask(self) -> np.ndarray:
-        """True outside the d_q × d_q corner of each block (all False for equal sectors)."""
+    def space(self) -> BlockSpace:
+        """``(B, D, D)`` blocks, block q valid in its d_q × d_q top-left corner; the deflation
+        state is E = I/n written as blocks."""
         _, valid = self._layout()
-        return ~(valid[:, :, None] & valid[:, None, :])
-
-    def trace_weights(self) -> np.ndarray:
-        _, valid = self._layout()
-        return valid[:, :, None] * np.eye(valid.shape[1])
-
-    def trace(self, rho: Array) -> Array:
-        """tr ρ = Σ_q tr ρ_q."""
-        return jnp.sum(jnp.diagonal(rho, axis1=-2, axis2=-1))  # padding is zero
-
-    def identity_state(self) -> np.ndarray:
-        """E = I/n, written as blocks."""
-        return self.trace_weights() / self.n
+        return BlockSpace(valid, trace_reads_padding=True)
 
     def top_level_populations(self, rho: Array) -> Array:
         """Population of the top Fock levels of each mode the wrapped Lindbladian declares
