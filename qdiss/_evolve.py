@@ -28,10 +28,10 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Complex, Float, Int
 
 from ._lindbladian import AbstractLindbladian
+from ._solution import result_codes, result_name
 
 __all__ = ["EvolveSolution", "evolve"]
 
@@ -65,11 +65,7 @@ class EvolveSolution(eqx.Module):
     @property
     def status(self) -> str:
         """The result code's name, e.g. ``"successful"`` (concrete, unbatched solutions only)."""
-        code = int(np.asarray(self.result._value))
-        for name, item in diffrax.RESULTS._name_to_item.items():
-            if int(np.asarray(item._value)) == code:
-                return name
-        raise ValueError(f"unknown diffrax result code {code}")
+        return result_name(int(result_codes(self.result)), diffrax.RESULTS)
 
 
 def _to_real(x: Array) -> Array:
