@@ -10,7 +10,10 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, Complex, Float, Int
 
-from ._numerics import is_concrete, real_of
+from ._numerics import (
+    is_concrete,
+    real_dtype as real_dtype,  # re-exported for its importers
+)
 
 __all__ = ["RESULTS", "SteadyStateSolution", "SteadyStateStats"]
 
@@ -230,6 +233,3 @@ def result_message(code: int, results=None) -> str:
     """Message of a result code given as an integer (``"successful"`` for success); ``results``
     as in :func:`result_name`."""
     return _message(RESULTS if results is None else results, code) or "successful"
-
-
-real_dtype = real_of  # the real dtype of a real or complex dtype (an alias kept for importers)
