@@ -21,7 +21,7 @@ from qdiss._numerics import (
     psd_sqrt,
     real_dtype,
 )
-from qdiss.models import reference
+from qdiss.models import magnon, reference
 
 C64, C128 = jnp.dtype(jnp.complex64), jnp.dtype(jnp.complex128)
 
@@ -156,3 +156,12 @@ def test_check_concrete_is_a_no_op_when_traced():
         return 2 * y
 
     assert float(jax.jit(f)(jnp.asarray(-1.0))) == -2.0
+
+
+def test_magnon_model_with_python_floats_is_double_precision():
+    """Python-float parameters are double under x64 (they built a float32 model before: the
+    precision switch promoted weakly typed inputs with float32); float32 ones stay single."""
+    model = magnon.MagnonBathQubits(0.3, 1.0, 0.1, 0.5)
+    assert model.eta.dtype == jnp.float64 and model.lindbladian().dtype == C128
+    single = magnon.MagnonBathQubits(*(np.float32(x) for x in (0.3, 1.0, 0.1, 0.5, 1.0)))
+    assert single.eta.dtype == jnp.float32 and single.lindbladian().dtype == C64

@@ -33,7 +33,6 @@ u₋ = d₋ = 0: the singlet decouples and the steady state is not unique.
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
@@ -42,7 +41,7 @@ from .. import _linalg, measures
 from .._baths import bose_occupation, thermal_bath_jumps
 from .._checks import check_concrete
 from .._lindbladian import Lindbladian
-from .._numerics import complex_dtype
+from .._numerics import complex_dtype, real_dtype
 from .emitters import site_operators
 
 __all__ = [
@@ -179,8 +178,7 @@ class MagnonBathQubits(eqx.Module):
             raise ValueError(f"`num_qubits` must be an integer ≥ 2; got {num_qubits!r}.")
         self.num_qubits = int(num_qubits)
         floats = [eta, rate, mu, temperature, omega]
-        with jax.numpy_dtype_promotion("standard"):
-            real = jnp.result_type(*floats, jnp.float32)
+        real = real_dtype(*floats)  # float32 only from float32 inputs (Python floats: default)
         self.eta, self.rate, self.mu, self.temperature, self.omega = (
             x.astype(real) for x in floats
         )
