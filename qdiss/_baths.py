@@ -23,7 +23,8 @@ transposition). Where both k_i, k_j vanish (singular K) we set W_ij = 0: that is
 derivative along every path on which the rank of K stays constant (e.g. the rank-2 two-mode
 squeezed bath for all κ, r, φ). Along rank-increasing paths the jump operators are not
 differentiable (they grow like √t) although the dissipator is; qdiss then returns the finite
-rank-preserving part. Eigenvalues below 100·m·ε·max|k| count as zero.
+rank-preserving part. Eigenvalues below 100·m·ε·max|k| count as zero. (The square root and
+its rule are :func:`qdiss._numerics.psd_sqrt`, shared with the fidelity in ``qdiss.measures``.)
 
 **Thermal baths** (Hou, Kleinherbers, Kelly & Tserkovnyak, arXiv:2508.18131). A
 channel with correlation K, rate Γ and Bose occupation n = 1/(e^{(ω−μ)/T} − 1):
@@ -38,15 +39,13 @@ a complex K whose up process should see Kᵀ, build the two halves with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
 from . import _linalg
+from ._checks import check, check_concrete
+from ._numerics import complex_dtype, psd_sqrt, stack_operators
 
 __all__ = [
     "bose_occupation",
@@ -60,32 +59,10 @@ _HERMITIAN_RTOL = 1e-8
 _PSD_RTOL = 1e-10
 
 
-def _is_concrete(*xs) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in xs)
-
-
-def _complex_dtype(*xs):
-    """The complex dtype that holds every argument (explicit, so strict promotion is happy)."""
-    with jax.numpy_dtype_promotion("standard"):
-        dtype = jnp.result_type(*xs)  # a concrete dtype: weak Python scalars become float64
-        return jnp.result_type(dtype, jnp.complex64)
-
-
 def _stack_ops(ops, name: str) -> Array:
-    if isinstance(ops, Sequence) and not isinstance(ops, str):
-        if len(ops) == 0:
-            raise ValueError(f"`{name}` must hold at least one operator.")
-        ops = [jnp.asarray(op) for op in ops]
-        if len({op.shape for op in ops}) != 1:
-            raise ValueError(f"`{name}` must all have the same shape (n, n).")
-        dtype = _complex_dtype(*ops)
-        ops = jnp.stack([op.astype(dtype) for op in ops])
-    ops = jnp.asarray(ops)
-    if ops.ndim != 3 or ops.shape[1] != ops.shape[2]:
-        raise ValueError(
-            f"`{name}` must be a list of (n, n) operators or an (m, n, n) array; "
-            f"got shape {ops.shape}."
-        )
+    ops = stack_operators(ops, name)
+    if ops is None:
+        raise ValueError(f"`{name}` must hold at least one operator.")
     return ops
 
 
@@ -98,58 +75,32 @@ def _check_matrix(matrix, m: int, name: str = "matrix") -> Array:
             f"got shape {matrix.shape}."
         )
     herm = (matrix + matrix.conj().T) / 2
-    if _is_concrete(matrix):
-        k = np.asarray(matrix)
-        if not np.all(np.isfinite(k)):
-            raise ValueError(f"`{name}` has non-finite (NaN or inf) entries.")
-        scale = max(float(np.max(np.abs(k))), 1e-300)
-        herm_err = float(np.max(np.abs(k - k.conj().T)))
-        if herm_err > _HERMITIAN_RTOL * scale:
-            raise ValueError(
-                f"`{name}` must be Hermitian: max |K − K†| = {herm_err:.3g} "
-                f"(tolerance {_HERMITIAN_RTOL:g} relative to max |K| = {scale:.3g})."
-            )
-        lowest = float(np.min(np.linalg.eigvalsh((k + k.conj().T) / 2)))
-        if lowest < -_PSD_RTOL * scale:
-            raise ValueError(
-                f"`{name}` must be positive semidefinite (a bath correlation matrix); its "
-                f"smallest eigenvalue is {lowest:.3g}. For a physical bath |K_ij|² ≤ K_ii K_jj, "
-                "e.g. |η| ≤ 1 in [[1, η], [η, 1]]."
-            )
-    else:
-        scale = jnp.maximum(jnp.max(jnp.abs(matrix)), 1e-300)
-        bad_herm = jnp.max(jnp.abs(matrix - matrix.conj().T)) > _HERMITIAN_RTOL * scale
-        herm = eqx.error_if(herm, bad_herm, f"`{name}` must be Hermitian.")
-        bad_psd = jnp.min(_linalg.eigvalsh(herm)) < -_PSD_RTOL * scale
-        herm = eqx.error_if(herm, bad_psd, f"`{name}` must be positive semidefinite.")
+    check_concrete(~jnp.all(jnp.isfinite(matrix)), f"`{name}` has non-finite (NaN or inf) entries.")
+    scale = jnp.maximum(jnp.max(jnp.abs(matrix)), 1e-300)
+    herm_err = jnp.max(jnp.abs(matrix - matrix.conj().T))
+    herm = check(
+        herm,
+        herm_err > _HERMITIAN_RTOL * scale,
+        f"`{name}` must be Hermitian.",
+        lambda: (
+            f"max |K − K†| = {float(herm_err):.3g} (tolerance {_HERMITIAN_RTOL:g} relative to "
+            f"max |K| = {float(scale):.3g})."
+        ),
+    )
+    lowest = jnp.min(_linalg.eigvalsh(herm))
+    herm = check(
+        herm,
+        lowest < -_PSD_RTOL * scale,
+        f"`{name}` must be positive semidefinite.",
+        lambda: (
+            f"It is a bath correlation matrix; its smallest eigenvalue is {float(lowest):.3g}. "
+            "For a physical bath |K_ij|² ≤ K_ii K_jj, e.g. |η| ≤ 1 in [[1, η], [η, 1]]."
+        ),
+    )
     return herm
 
 
-def _sqrt_parts(k: Array):
-    lam, u = _linalg.eigh(k)
-    m = k.shape[-1]
-    cutoff = 100 * m * jnp.finfo(lam.dtype).eps * jnp.max(jnp.abs(lam))
-    lam = jnp.where(lam > cutoff, lam, 0.0)
-    return jnp.sqrt(lam), u
-
-
-@jax.custom_jvp
-def _psd_sqrt(k: Array) -> Array:
-    """K^{1/2} for Hermitian PSD K, with the Daleckii–Krein derivative (module docstring)."""
-    root, u = _sqrt_parts(k)
-    return (u * root.astype(u.dtype)) @ u.conj().T
-
-
-@_psd_sqrt.defjvp
-def _psd_sqrt_jvp(primals, tangents):
-    (k,), (dk,) = primals, tangents
-    root, u = _sqrt_parts(k)
-    s = (u * root.astype(u.dtype)) @ u.conj().T
-    denom = root[:, None] + root[None, :]
-    w = jnp.where(denom > 0, 1.0 / jnp.where(denom > 0, denom, 1.0), 0.0).astype(u.dtype)
-    dk = ((dk + dk.conj().T) / 2).astype(u.dtype)
-    ds = u @ ((u.conj().T @ dk @ u) * w) @ u.conj().T
-    return s, ds
+_SQRT_RANK_FACTOR = 100  # K's eigenvalues ≤ 100·m·eps·max|λ| count as 0 in K^{1/2}
 
 
 def correlated_dissipator_jumps(matrix, ops) -> Array:
@@ -170,8 +121,8 @@ def correlated_dissipator_jumps(matrix, ops) -> Array:
     """
     ops = _stack_ops(ops, "ops")
     herm = _check_matrix(matrix, ops.shape[0])
-    dtype = _complex_dtype(herm, ops)
-    root = _psd_sqrt(herm).astype(dtype)
+    dtype = complex_dtype(herm, ops)
+    root = psd_sqrt(herm, _SQRT_RANK_FACTOR).astype(dtype)
     return jnp.einsum("mj,jab->mab", root, ops.astype(dtype))
 
 
@@ -198,7 +149,7 @@ def two_mode_squeezed_kossakowski(kappa, r, phi) -> Array:
     Locally each resonator sees a thermal bath with n = sinh² r.
     """
     kappa, r, phi = (jnp.asarray(x) for x in (kappa, r, phi))
-    dtype = _complex_dtype(kappa, r, phi)
+    dtype = complex_dtype(kappa, r, phi)
     c, s = jnp.cosh(r).astype(dtype), jnp.sinh(r).astype(dtype)
     cross = -jnp.exp(1j * phi.astype(dtype)) * s
     zero = jnp.zeros((), dtype)
@@ -214,18 +165,14 @@ def bose_occupation(frequency, temperature, chemical_potential=0.0) -> Array:
     Violations raise ``ValueError`` (``EquinoxRuntimeError`` under ``jit``).
     """
     w, t, mu = (jnp.asarray(x) for x in (frequency, temperature, chemical_potential))
-    if _is_concrete(w, t, mu):
-        if np.any(np.asarray(t) <= 0):
-            raise ValueError(f"`temperature` must be positive; got {np.asarray(t)}.")
-        if np.any(np.asarray(mu) >= np.asarray(w)):
-            raise ValueError(
-                "`chemical_potential` must be below `frequency` (μ < ω) for a positive Bose "
-                f"occupation; got μ = {np.asarray(mu)}, ω = {np.asarray(w)}."
-            )
     n = 1.0 / jnp.expm1((w - mu) / t)
-    if not _is_concrete(w, t, mu):
-        n = eqx.error_if(n, jnp.any(t <= 0), "`temperature` must be positive.")
-        n = eqx.error_if(n, jnp.any(mu >= w), "`chemical_potential` must be below `frequency`.")
+    n = check(n, t <= 0, "`temperature` must be positive.", lambda: f"Got {np.asarray(t)}.")
+    n = check(
+        n,
+        mu >= w,
+        "`chemical_potential` must be below `frequency` (μ < ω) for a positive Bose occupation.",
+        lambda: f"Got μ = {np.asarray(mu)}, ω = {np.asarray(w)}.",
+    )
     return n
 
 
@@ -266,16 +213,17 @@ def thermal_bath_jumps(
     rate = jnp.asarray(rate)
     if n.ndim or rate.ndim:
         raise ValueError("`rate` and the occupation must be scalars (one call per channel).")
-    if _is_concrete(n, rate):
-        if float(n) < 0 or float(rate) < 0:
-            raise ValueError(f"`rate` and `occupation` must be ≥ 0; got {rate}, {n}.")
-    else:
-        n = eqx.error_if(n, (n < 0) | (rate < 0), "`rate` and `occupation` must be ≥ 0.")
+    n = check(
+        n,
+        (n < 0) | (rate < 0),
+        "`rate` and `occupation` must be ≥ 0.",
+        lambda: f"Got {float(rate)}, {float(n)}.",
+    )
     lowering = _stack_ops(lowering_ops, "lowering_ops")
     raising = lowering.conj().swapaxes(-1, -2)
     herm = _check_matrix(matrix, lowering.shape[0])
-    dtype = _complex_dtype(herm, lowering, n, rate)
-    root = _psd_sqrt(herm).astype(dtype)
+    dtype = complex_dtype(herm, lowering, n, rate)
+    root = psd_sqrt(herm, _SQRT_RANK_FACTOR).astype(dtype)
     down = jnp.einsum("mj,jab->mab", root, lowering.astype(dtype))
     up = jnp.einsum("mj,jab->mab", root, raising.astype(dtype))
     g_down = jnp.sqrt(rate * (1 + n)).astype(dtype)

@@ -21,17 +21,19 @@ trajectory).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Complex, Float, Int
 
+from ._checks import check_concrete
 from ._lindbladian import AbstractLindbladian
+from ._numerics import complex_dtype, is_double, real_of, stack_operators
+from ._solution import result_codes, result_name
 
 __all__ = ["EvolveSolution", "evolve"]
 
@@ -65,11 +67,7 @@ class EvolveSolution(eqx.Module):
     @property
     def status(self) -> str:
         """The result code's name, e.g. ``"successful"`` (concrete, unbatched solutions only)."""
-        code = int(np.asarray(self.result._value))
-        for name, item in diffrax.RESULTS._name_to_item.items():
-            if int(np.asarray(item._value)) == code:
-                return name
-        raise ValueError(f"unknown diffrax result code {code}")
+        return result_name(int(result_codes(self.result)), diffrax.RESULTS)
 
 
 def _to_real(x: Array) -> Array:
@@ -83,22 +81,8 @@ def _to_complex(y: Array) -> Array:
 def _stack_observables(observables, n: int, dtype) -> Array | None:
     if observables is None:
         return None
-    if isinstance(observables, Sequence) and not isinstance(observables, str):
-        if len(observables) == 0:
-            return None
-        observables = [jnp.asarray(o) for o in observables]
-        if len({o.shape for o in observables}) != 1:
-            raise ValueError("`observables` must all have the same shape (n, n).")
-        observables = jnp.stack([o.astype(dtype) for o in observables])
-    observables = jnp.asarray(observables)
-    if observables.ndim == 2:
-        observables = observables[None]
-    if observables.ndim != 3 or observables.shape[1:] != (n, n):
-        raise ValueError(
-            f"`observables` must be an (n, n) operator, a list of them or a (k, n, n) array with "
-            f"n = {n} (the size of `rho0`); got shape {observables.shape}."
-        )
-    return observables.astype(dtype)
+    observables = stack_operators(observables, "observables", n=n, size_of="rho0", single=True)
+    return None if observables is None else observables.astype(dtype)
 
 
 def _initial_state(rho0, dtype) -> Array:
@@ -116,8 +100,7 @@ def _initial_state(rho0, dtype) -> Array:
 def _state_dtype(generator, rho0) -> Any:
     if isinstance(generator, AbstractLindbladian):
         return generator.dtype
-    with jax.numpy_dtype_promotion("standard"):
-        return jnp.result_type(jnp.asarray(rho0).dtype, jnp.complex64)
+    return complex_dtype(jnp.asarray(rho0))
 
 
 def evolve(
@@ -179,15 +162,13 @@ def evolve(
     times = jnp.asarray(times)
     if times.ndim != 1 or times.shape[0] < 1:
         raise ValueError(f"`times` must be a non-empty 1-D array; got shape {times.shape}.")
-    rdtype = jnp.finfo(dtype).dtype
+    rdtype = real_of(dtype)
     times = times.astype(rdtype)
-    if not isinstance(times, jax.core.Tracer) and times.shape[0] > 1:
-        if not bool(jnp.all(jnp.diff(times) > 0)):
-            raise ValueError("`times` must be strictly increasing.")
+    check_concrete(~jnp.all(jnp.diff(times) > 0), "`times` must be strictly increasing.")
     observables = _stack_observables(observables, n, dtype)
     if max_steps is None or max_steps < 1:
         raise ValueError(f"`max_steps` must be a positive integer; got {max_steps}.")
-    double = float(jnp.finfo(dtype).eps) < 1e-10
+    double = is_double(dtype)
     rtol = rtol if rtol is not None else (1e-8 if double else 1e-5)
     atol = atol if atol is not None else (1e-10 if double else 1e-7)
     if solver is None:

@@ -89,7 +89,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, PyTree
 
-from ._solution import RESULTS, SteadyStateSolution, result_name
+from ._solution import RESULTS, SteadyStateSolution, result_codes, result_name
 
 __all__ = [
     "AbstractBijection",
@@ -524,11 +524,11 @@ def optimize(
                 f"{sol.rho.shape}."
             )
         grad_norm = optax.tree.norm(grads)
-        codes = sol.result._value
-        solved = jnp.all(codes == RESULTS.successful._value)
+        codes = result_codes(sol.result)
+        solved = jnp.all(codes == result_codes(RESULTS.successful))
         finite = jnp.isfinite(value) & jnp.isfinite(grad_norm)
         ok = solved & finite
-        nonfinite = jnp.where(finite, 0, RESULTS.nonfinite._value)
+        nonfinite = jnp.where(finite, 0, result_codes(RESULTS.nonfinite))
         status = jnp.where(solved, nonfinite, _first_failure(codes)).astype(jnp.int32)
 
         extra = {}

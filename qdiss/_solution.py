@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections import Counter
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 from jaxtyping import Array, Complex, Float, Int
+
+from ._numerics import (
+    is_concrete,
+    real_dtype as real_dtype,  # re-exported for its importers
+)
 
 __all__ = ["RESULTS", "SteadyStateSolution", "SteadyStateStats"]
 
@@ -26,15 +30,14 @@ class _ResultsMeta(type(lx.RESULTS)):
         batch of codes (``vmap`` outside ``jit``) the count of each name,
         ``"batch of 64: successful ×62, non_unique ×2"``; ``"traced"`` for a traced code."""
         text = super().__getitem__(item)  # checks the item; "traced" / "unknown"
-        value = item._value
-        if isinstance(value, jax.core.Tracer) or not isinstance(value, (np.ndarray, jax.Array)):
+        if item.is_traced():
             return text
-        codes = np.asarray(value)
-        names = {int(np.asarray(v._value)): k for k, v in cls._name_to_item.items()}
+        codes = np.asarray(result_codes(item))
         if codes.ndim == 0:
             code = int(codes)
-            message = cls._index_to_message[code]
-            return f"{names[code]}: {message}" if message else names[code]
+            message = _message(cls, code)
+            return f"{result_name(code, cls)}: {message}" if message else result_name(code, cls)
+        names = {code: name for name, code in _codes(cls).items()}
         counts = Counter(names[int(c)] for c in codes.ravel())
         ranked = sorted(counts.items(), key=lambda kv: (kv[0] != "successful", -kv[1], kv[0]))
         shape = "×".join(str(d) for d in codes.shape)
@@ -150,18 +153,18 @@ class SteadyStateSolution(eqx.Module):
     @property
     def message(self) -> str:
         """Human-readable status (concrete, unbatched solutions only)."""
-        return result_message(int(np.asarray(self.result._value)))
+        return result_message(int(result_codes(self.result)))
 
     @property
     def status(self) -> str:
         """The result code's name, e.g. ``"successful"`` or ``"non_unique"`` (concrete only)."""
-        return result_name(int(np.asarray(self.result._value)))
+        return result_name(int(result_codes(self.result)))
 
     def __str__(self) -> str:
-        try:
-            codes = np.atleast_1d(np.asarray(self.result._value))
-        except Exception:  # traced: nothing concrete to print
+        codes = result_codes(self.result)
+        if not is_concrete(codes):  # traced: nothing concrete to print
             return f"SteadyStateSolution(solver={self.solver!r}, <traced>)"
+        codes = np.atleast_1d(np.asarray(codes))
         s = self.stats
         fmt = lambda x: np.array2string(np.asarray(x), precision=3)  # noqa: E731
         lines = [f"SteadyStateSolution from {self.solver or 'unknown solver'}"]
@@ -200,25 +203,33 @@ class SteadyStateSolution(eqx.Module):
 
 
 def result_codes(result) -> Array:
-    """The integer code(s) of a :class:`RESULTS` value (one item or a batch, concrete or traced):
-    compare them with ``result_codes(RESULTS.successful)`` etc. The one place that reads the
-    enumeration's storage."""
+    """The integer code(s) of a result (one item or a batch, concrete or traced) of any equinox
+    enumeration (:class:`RESULTS`, ``lineax.RESULTS``, ``diffrax.RESULTS``): compare them with
+    ``result_codes(RESULTS.successful)`` etc. With :func:`result_name` and
+    :func:`result_message`, the only readers of the enumeration's private storage (equinox has
+    no public accessor)."""
     return jnp.asarray(result._value)
 
 
-def result_name(code: int) -> str:
-    """Name of a :class:`RESULTS` code given as an integer."""
-    for name, item in RESULTS._name_to_item.items():
-        if int(np.asarray(item._value)) == code:
+def _codes(results) -> dict[str, int]:
+    """``{name: integer code}`` of an equinox enumeration class."""
+    return {name: int(np.asarray(item._value)) for name, item in results._name_to_item.items()}
+
+
+def _message(results, code: int) -> str:
+    return results._index_to_message[code]
+
+
+def result_name(code: int, results=None) -> str:
+    """Name of a result code given as an integer, e.g. ``"successful"``; ``results`` is the
+    enumeration class (default :class:`RESULTS`; e.g. ``diffrax.RESULTS``)."""
+    for name, value in _codes(RESULTS if results is None else results).items():
+        if value == code:
             return name
-    raise ValueError(f"{code} is not a qdiss.RESULTS code.")
+    raise ValueError(f"{code} is not a {(RESULTS if results is None else results).__name__} code.")
 
 
-def result_message(code: int) -> str:
-    """Message of a :class:`RESULTS` code given as an integer."""
-    return RESULTS._index_to_message[code] or "successful"
-
-
-def real_dtype(dtype) -> jnp.dtype:
-    """The real dtype matching a complex dtype."""
-    return jnp.finfo(dtype).dtype
+def result_message(code: int, results=None) -> str:
+    """Message of a result code given as an integer (``"successful"`` for success); ``results``
+    as in :func:`result_name`."""
+    return _message(RESULTS if results is None else results, code) or "successful"

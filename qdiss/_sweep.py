@@ -71,12 +71,12 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import PyTree
 
-from ._solution import RESULTS, SteadyStateSolution, result_name
+from ._solution import RESULTS, SteadyStateSolution, result_codes, result_name
 
 __all__ = ["SweepResult", "grid_points", "sweep"]
 
 _AXIS = "points"
-_NONFINITE = int(RESULTS.nonfinite._value)
+_NONFINITE = int(result_codes(RESULTS.nonfinite))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +192,7 @@ def _point_status(out) -> tuple[PyTree, jax.Array, jax.Array]:
     """(values, status code, residual) of one point from fn's output (see the protocol)."""
     if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], SteadyStateSolution):
         values, sol = out
-        codes = jnp.ravel(sol.result._value)
+        codes = jnp.ravel(result_codes(sol.result))
         status = codes[jnp.argmax(codes != 0)]
         residual = jnp.max(sol.stats.residual)
     else:

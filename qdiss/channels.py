@@ -37,6 +37,8 @@ import numpy as np
 from jaxtyping import Array
 
 from . import _linalg
+from ._checks import check, check_concrete
+from ._numerics import complex_dtype
 
 __all__ = [
     "AbstractChannel",
@@ -61,21 +63,6 @@ __all__ = [
 ]
 
 _DENSITY_ATOL = 1e-8
-
-
-def _is_concrete(*xs) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in xs)
-
-
-def _complex_dtype(*xs):
-    """The complex dtype that holds every argument (explicit, so strict promotion is happy)."""
-    with jax.numpy_dtype_promotion("standard"):
-        dtype = jnp.result_type(*xs)  # concrete: weak Python scalars become the default float
-        return jnp.result_type(dtype, jnp.complex64)
-
-
-def _default_complex():
-    return _complex_dtype(jnp.zeros(()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,7 +110,7 @@ class AbstractChannel(eqx.Module):
     def superoperator(self, dtype=None) -> Array:
         """The ``(d_out², d_in²)`` matrix S with vec E(ρ) = S vec ρ (row-major vec)."""
         d = self.d_in
-        dtype = _default_complex() if dtype is None else dtype
+        dtype = complex_dtype() if dtype is None else dtype
         basis = jnp.eye(d * d, dtype=dtype).reshape(d * d, d, d)
         columns = jax.vmap(self.apply)(basis)  # columns[m] = E(e_m)
         return columns.reshape(d * d, -1).T
@@ -168,18 +155,18 @@ class KrausChannel(AbstractChannel):
             ops = [jnp.asarray(k) for k in kraus]
             if not ops or len({k.shape for k in ops}) != 1:
                 raise ValueError("`kraus` must be a non-empty list of equally shaped matrices.")
-            dtype = _complex_dtype(*ops)
+            dtype = complex_dtype(*ops)
             kraus = jnp.stack([k.astype(dtype) for k in ops])
         kraus = jnp.asarray(kraus)
         if kraus.ndim == 2:
             kraus = kraus[None]
         if kraus.ndim != 3:
             raise ValueError(f"`kraus` must have shape (k, d_out, d_in); got {kraus.shape}.")
-        self.kraus_ops = kraus.astype(_complex_dtype(kraus))
+        self.kraus_ops = kraus.astype(complex_dtype(kraus))
         self.d_out, self.d_in = kraus.shape[1], kraus.shape[2]
 
     def apply(self, rho):
-        dtype = _complex_dtype(self.kraus_ops, rho)
+        dtype = complex_dtype(self.kraus_ops, rho)
         k = self.kraus_ops.astype(dtype)
         return jnp.einsum("kab,bc,kdc->ad", k, rho.astype(dtype), k.conj())
 
@@ -209,10 +196,10 @@ class SuperoperatorChannel(AbstractChannel):
             raise ValueError(f"`matrix` must be 2-D (d_out², d_in²); got shape {matrix.shape}.")
         self.d_out = _isqrt(matrix.shape[0], "matrix.shape[0]")
         self.d_in = _isqrt(matrix.shape[1], "matrix.shape[1]")
-        self.matrix = matrix.astype(_complex_dtype(matrix))
+        self.matrix = matrix.astype(complex_dtype(matrix))
 
     def apply(self, rho):
-        dtype = _complex_dtype(self.matrix, rho)
+        dtype = complex_dtype(self.matrix, rho)
         out = self.matrix.astype(dtype) @ rho.astype(dtype).reshape(-1)
         return out.reshape(self.d_out, self.d_out)
 
@@ -322,15 +309,18 @@ def thermal_state(energies, temperature) -> Array:
     For a qubit in qdiss' basis (0 = excited) pass ``energies = [ω/2, −ω/2]``.
     """
     energies, temperature = jnp.asarray(energies), jnp.asarray(temperature)
-    if _is_concrete(temperature) and np.any(np.asarray(temperature) <= 0):
-        raise ValueError(f"`temperature` must be positive; got {np.asarray(temperature)}.")
+    check_concrete(
+        temperature <= 0,
+        "`temperature` must be positive.",
+        lambda: f"Got {np.asarray(temperature)}.",
+    )
     weights = jnp.exp(-(energies - jnp.min(energies)) / temperature)
     return jnp.diag(weights / jnp.sum(weights))
 
 
 def maximally_entangled_state(d: int, dtype=None) -> Array:
     """|Φ⁺⟩ = Σ_i |i i⟩ / √d as a vector of length d²."""
-    dtype = _default_complex() if dtype is None else dtype
+    dtype = complex_dtype() if dtype is None else dtype
     return (jnp.eye(d, dtype=dtype) / math.sqrt(d)).reshape(-1)
 
 
@@ -339,7 +329,7 @@ def isotropic_twirl(rho: Array, d: int) -> Array:
 
     Written with tr ρ so that T is linear on all matrices (tr ρ = 1 for states).
     """
-    dtype = _complex_dtype(rho)
+    dtype = complex_dtype(rho)
     rho = rho.astype(dtype)
     phi = maximally_entangled_state(d, dtype)
     proj = jnp.outer(phi, phi)
@@ -370,7 +360,7 @@ def ghz_basis(n: int, d: int = 2, dtype=None) -> Array:
     are the joint eigenvectors of the local-Pauli stabiliser group of |GHZ⟩ (X^{⊗n} and
     Z_i Z_{i+1}^† for qubits), and each has maximally mixed single-party marginals.
     """
-    dtype = _default_complex() if dtype is None else dtype
+    dtype = complex_dtype() if dtype is None else dtype
     return jnp.asarray(_ghz_basis_numpy(int(n), int(d))).astype(dtype)
 
 
@@ -382,7 +372,7 @@ def ghz_twirl(rho: Array, n: int, d: int = 2) -> Array:
     unitaries with shared randomness). It keeps every GHZ-basis fidelity ⟨ψ|ρ|ψ⟩, in particular
     ⟨GHZ|ρ|GHZ⟩, and outputs maximally mixed single-party marginals (times tr ρ).
     """
-    dtype = _complex_dtype(rho)
+    dtype = complex_dtype(rho)
     basis = ghz_basis(n, d, dtype)
     weights = jnp.einsum("ak,ab,bk->k", basis.conj(), rho.astype(dtype), basis)
     return (basis * weights) @ basis.conj().T
@@ -393,26 +383,26 @@ def _check_gamma(gamma, taus, d: int):
     gamma = jnp.asarray(gamma)
     if gamma.ndim:
         raise ValueError(f"`gamma` must be a scalar; got shape {gamma.shape}.")
-    if _is_concrete(gamma, *taus):
-        for i, tau in enumerate(taus):
-            t = np.asarray(tau)
-            if not np.all(np.isfinite(t)):
-                raise ValueError(f"Local state {i} has non-finite entries.")
-            if np.max(np.abs(t - t.conj().T)) > _DENSITY_ATOL or abs(np.trace(t) - 1) > 1e-8:
-                raise ValueError(f"Local state {i} must be a density matrix (Hermitian, trace 1).")
-        p_min = min(float(np.min(np.linalg.eigvalsh(np.asarray(t)))) for t in taus)
-        g = float(gamma)
-        if not 0 < g <= d * p_min * (1 + 1e-12):
-            raise ValueError(
-                f"`gamma` must satisfy 0 < γ ≤ d·P_min = {d * p_min:.6g} (d = {d}, P_min the "
-                f"smallest eigenvalue of the local thermal states); got γ = {g:.6g}. At zero "
-                "temperature (P_min = 0) no such channel exists."
-            )
-    else:
-        p_min = jnp.min(jnp.stack([jnp.min(_linalg.eigvalsh(t)) for t in taus]))
-        bad = (gamma <= 0) | (gamma > d * p_min * (1 + 1e-12))
-        gamma = eqx.error_if(gamma, bad, "`gamma` must satisfy 0 < γ ≤ d·P_min.")
-    return gamma
+    for i, tau in enumerate(taus):
+        check_concrete(~jnp.all(jnp.isfinite(tau)), f"Local state {i} has non-finite entries.")
+        not_density = (jnp.max(jnp.abs(tau - tau.conj().T)) > _DENSITY_ATOL) | (
+            jnp.abs(jnp.trace(tau) - 1) > 1e-8
+        )
+        check_concrete(
+            not_density, f"Local state {i} must be a density matrix (Hermitian, trace 1)."
+        )
+    p_min = jnp.min(jnp.stack([jnp.min(_linalg.eigvalsh(t)) for t in taus]))
+    bound = d * p_min
+    return check(
+        gamma,
+        (gamma <= 0) | (gamma > bound * (1 + 1e-12)),
+        "`gamma` must satisfy 0 < γ ≤ d·P_min (d the local dimension, P_min the smallest "
+        "eigenvalue of the local thermal states).",
+        lambda: (
+            f"Here d·P_min = {float(bound):.6g} (d = {d}); got γ = {float(gamma):.6g}. At zero "
+            "temperature (P_min = 0) no such channel exists."
+        ),
+    )
 
 
 def _local_parts(taus: Array, gamma: Array, dtype) -> Array:
@@ -466,13 +456,13 @@ class EPLTChannel(AbstractChannel):
 
     def local_states(self) -> tuple[Array, Array]:
         """(σ_A, σ_B) = ((τ_A − γI/d)/(1 − γ), (τ_B − γI/d)/(1 − γ))."""
-        dtype = _complex_dtype(self.tau_a, self.tau_b, self.gamma)
+        dtype = complex_dtype(self.tau_a, self.tau_b, self.gamma)
         parts = _local_parts(jnp.stack([self.tau_a, self.tau_b]), self.gamma, dtype)
         scale = _safe_inverse_power(1 - self.gamma, 1).astype(dtype)
         return parts[0] * scale, parts[1] * scale
 
     def apply(self, rho):
-        dtype = _complex_dtype(rho, self.tau_a, self.tau_b, self.gamma)
+        dtype = complex_dtype(rho, self.tau_a, self.tau_b, self.gamma)
         rho = rho.astype(dtype)
         pa, pb = _local_parts(jnp.stack([self.tau_a, self.tau_b]), self.gamma, dtype)
         product = jnp.kron(pa, pb) * _safe_inverse_power(1 - self.gamma, 1).astype(dtype)
@@ -524,12 +514,12 @@ class GHZEPLTChannel(AbstractChannel):
 
     def local_states(self) -> Array:
         """σ_i = (τ_i − γI/d)/(1 − γ), shape (N, d, d)."""
-        dtype = _complex_dtype(self.taus, self.gamma)
+        dtype = complex_dtype(self.taus, self.gamma)
         scale = _safe_inverse_power(1 - self.gamma, 1).astype(dtype)
         return _local_parts(self.taus, self.gamma, dtype) * scale
 
     def apply(self, rho):
-        dtype = _complex_dtype(rho, self.taus, self.gamma)
+        dtype = complex_dtype(rho, self.taus, self.gamma)
         rho = rho.astype(dtype)
         parts = _local_parts(self.taus, self.gamma, dtype)
         product = functools.reduce(jnp.kron, list(parts))

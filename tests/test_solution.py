@@ -91,3 +91,32 @@ def test_printing_batched_and_traced_result_codes():
     seen = []
     jax.jit(lambda s: seen.append(str(solve(s))) or s)(1.0)
     assert seen == ["qdiss.RESULTS<traced>"]
+
+
+def test_equinox_enumeration_internals_read_only_in_solution_module():
+    """`._value`, `_name_to_item` and `_index_to_message` are equinox-private: only
+    qdiss/_solution.py (result_codes, result_name, result_message) may read them."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(qdiss.__file__).parent
+    pattern = re.compile(r"\._value\b|_name_to_item|_index_to_message")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "_solution.py" or path.parent != root
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
+
+
+def test_result_name_reads_other_enumerations():
+    """result_name/result_codes serve diffrax's RESULTS too (EvolveSolution.status)."""
+    import diffrax
+
+    from qdiss._solution import result_codes, result_name
+
+    code = int(result_codes(diffrax.RESULTS.max_steps_reached))
+    assert result_name(code, diffrax.RESULTS) == "max_steps_reached"
+    assert result_name(int(result_codes(qdiss.RESULTS.non_unique))) == "non_unique"

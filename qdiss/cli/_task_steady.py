@@ -75,8 +75,9 @@ def _compute(ctx: Context, task, params: dict, fp: str) -> dict:
         vals, sol = eqx.filter_jit(values)(arrays)
         gradients = None
     vals = np.asarray(vals)
-    code = int(np.asarray(sol.result._value))
-    from .._solution import result_message, result_name
+    from .._solution import result_codes, result_message, result_name
+
+    code = int(result_codes(sol.result))
 
     return {
         "task": task.name,

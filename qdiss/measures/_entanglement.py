@@ -17,12 +17,11 @@ import numpy as np
 from jaxtyping import Array
 
 from .. import _linalg
+from .._numerics import psd_sqrt
 from ._states import (
     _bipartite_dims,
     _check_square,
     _common_dtype,
-    _eigvalsh,
-    _psd_sqrt,
     _rank_tol,
     _real_trace,
     _svdvals,
@@ -78,7 +77,7 @@ def concurrence_margin(rho: Array) -> Array:
     """
     rho = _check_two_qubits(rho)
     flip = jnp.asarray(_SIGMA_Y_SIGMA_Y, dtype=rho.dtype)
-    sqrt_rho = _psd_sqrt(rho)
+    sqrt_rho = psd_sqrt(rho)
     lam = _svdvals(flip @ sqrt_rho.conj() @ flip @ sqrt_rho)  # descending
     return lam[0] - lam[1] - lam[2] - lam[3]
 
@@ -127,7 +126,7 @@ def negativity(rho: Array, dims: tuple[int, ...] | None = None, sys=0) -> Array:
     """
     rho = _check_square(rho)
     dims = _bipartite_dims(rho, dims)
-    w = _eigvalsh(partial_transpose(rho, dims, sys))
+    w = _linalg.eigvalsh_differentiable(partial_transpose(rho, dims, sys))
     tol = 10 * _rank_tol(_real_trace(rho), rho.shape[0], w.dtype)
     return jnp.sum(jnp.where(w < -tol, -w, 0.0))
 
@@ -202,7 +201,7 @@ def fully_entangled_fraction(rho: Array) -> Array:
     dtype = _common_dtype(rho, complex_=True)
     magic = jnp.asarray(_MAGIC, dtype=dtype)
     rho_magic = magic.conj().T @ rho.astype(dtype) @ magic
-    return _eigvalsh(jnp.real(rho_magic))[-1]
+    return _linalg.eigvalsh_differentiable(jnp.real(rho_magic))[-1]
 
 
 def ghz_fidelity(rho: Array, phase=0.0) -> Array:

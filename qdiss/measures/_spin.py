@@ -29,7 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from ._states import _check_square, _clipped_eigh, _common_dtype, _eigvalsh
+from .._numerics import clipped_eigh, complex_dtype, min_perpendicular_variance
+from ._states import _check_square, _common_dtype
 
 __all__ = [
     "collective_spin_operators",
@@ -42,9 +43,10 @@ __all__ = [
 ]
 
 
-def _complex_dtype(dtype):
+def _requested_complex(dtype):
+    """A requested complex ``dtype``, checked; ``None``: JAX's default complex dtype."""
     if dtype is None:
-        return jnp.zeros((), dtype=complex).dtype  # complex128 with x64, else complex64
+        return complex_dtype()  # complex128 with x64, else complex64
     dtype = jnp.dtype(dtype)
     if not jnp.issubdtype(dtype, jnp.complexfloating):
         raise TypeError(f"`dtype` must be a complex dtype; got {dtype}.")
@@ -75,7 +77,7 @@ def spin_operators(j, dtype=None) -> tuple[Array, Array, Array, Array, Array]:
     dim = round(two_j) + 1
     m = j - np.arange(dim)
     jp = np.diag(np.sqrt(j * (j + 1) - m[1:] * (m[1:] + 1)), 1).astype(complex)
-    return _operator_tuple(jp, np.diag(m).astype(complex), _complex_dtype(dtype))
+    return _operator_tuple(jp, np.diag(m).astype(complex), _requested_complex(dtype))
 
 
 def collective_spin_operators(
@@ -101,7 +103,7 @@ def collective_spin_operators(
             total += np.kron(np.kron(np.eye(2**i), single), np.eye(2 ** (n_qubits - i - 1)))
         return total
 
-    return _operator_tuple(collective(sp), collective(sz), _complex_dtype(dtype))
+    return _operator_tuple(collective(sp), collective(sz), _requested_complex(dtype))
 
 
 def dicke_basis(n_qubits: int, dtype=None) -> Array:
@@ -120,7 +122,7 @@ def dicke_basis(n_qubits: int, dtype=None) -> Array:
     v = np.zeros((2**n_qubits, n_qubits + 1))
     v[index, down] = 1.0
     v /= np.sqrt([math.comb(n_qubits, k) for k in range(n_qubits + 1)])
-    return jnp.asarray(v, dtype=_complex_dtype(dtype))
+    return jnp.asarray(v, dtype=_requested_complex(dtype))
 
 
 def _stack_spin_ops(ops, n: int) -> Array:
@@ -162,13 +164,8 @@ def spin_moments(rho: Array, ops) -> tuple[Array, Array]:
 
 
 def _min_perpendicular_variance(mean: Array, cov: Array) -> Array:
-    """min over unit n ⟂ mean of nᵀ C n, as the smaller eigenvalue of the 2×2 projected block.
-
-    With e = mean/|mean|, P = I − eeᵀ and Q = P C P (eigenvalues 0, λ₊, λ₋):
-    λ₋ = T/2 − √D, T = tr Q, D = ½‖Q − (T/2)P‖²_F = ((λ₊ − λ₋)/2)² — a sum of squares, so no
-    cancellation and no frame. √D gets derivative 0 at D = 0 (isotropic plane, e.g. a coherent
-    state). For mean = 0 every direction is perpendicular: the smallest eigenvalue of C.
-    """
+    """min over unit n ⟂ mean of nᵀ C n (:func:`qdiss._numerics.min_perpendicular_variance`,
+    shared with the permutation-invariant measures) after checking shapes and dtypes."""
     mean = jnp.asarray(mean)
     cov = jnp.asarray(cov)
     if mean.shape != (3,) or cov.shape != (3, 3):
@@ -179,17 +176,7 @@ def _min_perpendicular_variance(mean: Array, cov: Array) -> Array:
     if jnp.issubdtype(dtype, jnp.complexfloating):
         raise TypeError("`mean` and `cov` must be real (as returned by spin_moments).")
     mean, cov = mean.astype(dtype), cov.astype(dtype)
-    cov = (cov + cov.T) / 2
-    norm2 = mean @ mean
-    nonzero = norm2 > 0
-    e = mean / jnp.sqrt(jnp.where(nonzero, norm2, 1.0))
-    proj = jnp.eye(3, dtype=dtype) - jnp.outer(e, e)
-    q = proj @ cov @ proj
-    half_trace = jnp.trace(q) / 2
-    d = jnp.sum((q - half_trace * proj) ** 2) / 2
-    positive = d > 0
-    root = jnp.where(positive, jnp.sqrt(jnp.where(positive, d, 1.0)), 0.0)
-    return jnp.where(nonzero, half_trace - root, _eigvalsh(cov)[0])
+    return min_perpendicular_variance(mean, (cov + cov.T) / 2)
 
 
 def wineland_squeezing_from_moments(mean: Array, cov: Array, n_spins) -> Array:
@@ -283,7 +270,7 @@ def block_spin_moments(rho: Array, n_spins: int) -> tuple[Array, Array]:
 
 
 def _qfi_spectrum(rho: Array, g: Array):
-    w, v = _clipped_eigh(rho)  # eigenvalues ≤ n·eps·λ_max (and negative noise) set to 0
+    w, v = clipped_eigh(rho)  # eigenvalues ≤ n·eps·λ_max (and negative noise) set to 0
     gp = v.conj().T @ g @ v  # generator in the eigenbasis of ρ
     total = w[:, None] + w[None, :]
     positive = total > 0

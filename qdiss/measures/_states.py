@@ -41,6 +41,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .. import _linalg
+from .._numerics import complex_dtype, psd_sqrt, real_of
 
 __all__ = [
     "expect",
@@ -69,12 +70,14 @@ def _check_square(rho: Array, name: str = "rho") -> Array:
 
 
 def _common_dtype(*arrays: Array, complex_: bool = False):
-    """The dtype all ``arrays`` are cast to (explicitly, since tests run strict promotion)."""
-    with jax.numpy_dtype_promotion("standard"):
-        dtype = jnp.result_type(*arrays)
-        if complex_ or not jnp.issubdtype(dtype, jnp.inexact):
-            dtype = jnp.result_type(dtype, jnp.complex64)
-    return dtype
+    """The dtype all ``arrays`` are cast to (explicitly, since tests run strict promotion): the
+    common real dtype when every input is real and one is floating (and not ``complex_``), else
+    their complex dtype (:func:`qdiss._numerics.complex_dtype`)."""
+    dtypes = [jnp.result_type(a) for a in arrays]
+    real = not any(jnp.issubdtype(d, jnp.complexfloating) for d in dtypes)
+    floating = any(jnp.issubdtype(d, jnp.floating) for d in dtypes)
+    dtype = complex_dtype(*arrays)
+    return real_of(dtype) if real and floating and not complex_ else dtype
 
 
 def _check_dims(rho: Array, dims) -> tuple[int, ...]:
@@ -135,49 +138,6 @@ def _rank_tol(scale: Array, n: int, dtype) -> Array:
 
 
 @jax.custom_jvp
-def _eigvalsh(a: Array) -> Array:
-    """Ascending eigenvalues of a Hermitian matrix; derivative dλᵢ = Re⟨uᵢ|dA|uᵢ⟩ (rule 2)."""
-    return _linalg.eigvalsh(a)
-
-
-@_eigvalsh.defjvp
-def _eigvalsh_jvp(primals, tangents):
-    (a,), (da,) = primals, tangents
-    w, v = _linalg.eigh(a)
-    dw = jnp.real(jnp.einsum("ji,jk,ki->i", v.conj(), da.astype(v.dtype), v))
-    return w, dw.astype(w.dtype)
-
-
-def _clipped_eigh(a: Array) -> tuple[Array, Array]:
-    """eigh with eigenvalues at or below the numerical-rank tolerance set to 0."""
-    w, v = _linalg.eigh(a)
-    tol = _rank_tol(jnp.max(jnp.abs(w)), a.shape[-1], w.dtype)
-    return jnp.where(w > tol, w, 0.0), v
-
-
-@jax.custom_jvp
-def _psd_sqrt(a: Array) -> Array:
-    """√A of a positive semidefinite A from eigh, eigenvalues clipped (rules 1, 3)."""
-    w, v = _clipped_eigh(a)
-    return (v * jnp.sqrt(w).astype(v.dtype)) @ v.conj().T
-
-
-@_psd_sqrt.defjvp
-def _psd_sqrt_jvp(primals, tangents):
-    (a,), (da,) = primals, tangents
-    w, v = _clipped_eigh(a)
-    s = jnp.sqrt(w)
-    vh = v.conj().T
-    denom = s[:, None] + s[None, :]
-    nonzero = denom > 0
-    k = jnp.where(nonzero, 1.0 / jnp.where(nonzero, denom, 1.0), 0.0)
-    da = da.astype(v.dtype)
-    da_h = 0.5 * (da + da.conj().T)  # eigh reads the Hermitian part of its input
-    dsqrt = v @ (k.astype(v.dtype) * (vh @ da_h @ v)) @ vh
-    return (v * s.astype(v.dtype)) @ vh, dsqrt
-
-
-@jax.custom_jvp
 def _svdvals(x: Array) -> Array:
     """Descending singular values; derivative dsᵢ = Re(aᵢ† dX bᵢ) (gap-free, like rule 2)."""
     return _linalg.svdvals(x)
@@ -217,7 +177,7 @@ def von_neumann_entropy(rho: Array) -> Array:
     (module docstring).
     """
     rho = _check_square(rho)
-    w = _eigvalsh(rho)
+    w = _linalg.eigvalsh_differentiable(rho)
     tol = _rank_tol(jnp.max(jnp.abs(w)), rho.shape[0], w.dtype)
     positive = w > tol
     safe = jnp.where(positive, w, 1.0)
@@ -226,7 +186,7 @@ def von_neumann_entropy(rho: Array) -> Array:
 
 def _root_fidelity_parts(rho: Array, sigma: Array):
     """√ρ, √σ and the SVD of X = √σ √ρ: tr √(√ρσ√ρ) = Σ svd(X) (M = √ρσ√ρ = X†X)."""
-    sqrt_rho, sqrt_sigma = _psd_sqrt(rho), _psd_sqrt(sigma)
+    sqrt_rho, sqrt_sigma = psd_sqrt(rho), psd_sqrt(sigma)
     a, s, bh = _linalg.svd(sqrt_sigma @ sqrt_rho)
     return sqrt_rho, sqrt_sigma, a, s, bh
 

@@ -56,7 +56,9 @@ import numpy as np
 from jaxtyping import Array
 
 from .. import measures
+from .._checks import check_concrete
 from .._lindbladian import Lindbladian
+from .._numerics import complex_dtype
 from ..measures._spin import block_spin_moments
 
 __all__ = [
@@ -82,16 +84,6 @@ _PAULI = {
     "-": np.array([[0, 0], [1, 0]], complex),  # σ⁻ = |g⟩⟨e|
     "i": np.eye(2, dtype=complex),
 }
-
-
-def _complex_dtype(*xs):
-    """The complex dtype that holds every argument (explicit, for strict promotion)."""
-    with jax.numpy_dtype_promotion("standard"):
-        return jnp.result_type(jnp.result_type(*xs), jnp.complex64)
-
-
-def _is_concrete(*xs) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in xs)
 
 
 def pauli(name: str) -> np.ndarray:
@@ -131,7 +123,7 @@ def site_operators(op, num_qubits: int, dtype=None) -> Array:
     complex (default complex128 with x64).
     """
     num = _check_num(num_qubits, "num_qubits")
-    dtype = _complex_dtype(jnp.zeros(())) if dtype is None else dtype
+    dtype = complex_dtype() if dtype is None else dtype
     if isinstance(op, str):
         return jnp.asarray(_site_operators_np(op, num), dtype=dtype)
     op = np.asarray(op)
@@ -169,8 +161,7 @@ def _rate_leaf(x, name: str, optional: bool = False):
     if optional and x is None:
         return None
     x = _real_leaf(x, name)
-    if _is_concrete(x) and float(x) < 0:
-        raise ValueError(f"`{name}` must be a non-negative rate; got {float(x)}.")
+    check_concrete(x < 0, f"`{name}` must be a non-negative rate.", lambda: f"Got {float(x)}.")
     return x
 
 
@@ -231,7 +222,7 @@ class AbstractEmitterEnsemble(eqx.Module):
 
     def _dtype(self):
         leaves = [x for x in jax.tree_util.tree_leaves(self) if isinstance(x, jax.Array)]
-        return _complex_dtype(*leaves)
+        return complex_dtype(*leaves)
 
     def jump_ops(self) -> Array:
         """Stacked jump operators: √γ σ⁻_i, then √γ_φ σ^z_i, then √(γ_c/N) S⁻ (if given)."""
@@ -542,7 +533,7 @@ class XYZLattice(AbstractEmitterEnsemble):
 
 def pair_correlations(rho: Array, num_qubits: int) -> Array:
     r"""⟨σ⁺_iσ⁻_j⟩ for all pairs, an ``(N, N)`` complex matrix (diagonal: excited populations)."""
-    dtype = _complex_dtype(rho)
+    dtype = complex_dtype(rho)
     up = site_operators("+", num_qubits, dtype)
     down = site_operators("-", num_qubits, dtype)
     return jnp.einsum("iab,jbc,ca->ij", up, down, jnp.asarray(rho).astype(dtype))

@@ -63,6 +63,7 @@ from jaxtyping import Array
 
 from .. import _linalg
 from .._lindbladian import Lindbladian
+from .._numerics import complex_dtype, real_dtype
 
 __all__ = [
     "CollectiveMoments",
@@ -83,11 +84,6 @@ __all__ = [
 
 def _destroy(n: int) -> np.ndarray:
     return np.diag(np.sqrt(np.arange(1, n, dtype=np.float64)), 1)
-
-
-def _complex_dtype(*xs):
-    with jax.numpy_dtype_promotion("standard"):
-        return jnp.result_type(*[jnp.asarray(x).dtype for x in xs], jnp.complex64)
 
 
 def mode_operators(cutoff: int, dtype=jnp.complex128) -> tuple[Array, Array]:
@@ -152,7 +148,7 @@ class KerrPair(eqx.Module):
 
     def _dtype(self):
         leaves = [self.delta, self.U, self.G, self.kappa, self.r, self.phi]
-        return _complex_dtype(*leaves, *([] if self.eta is None else [self.eta]))
+        return complex_dtype(*leaves, *([] if self.eta is None else [self.eta]))
 
     def hamiltonian(self) -> Array:
         """H = Σ_x [Δ x†x + (U/2) x†²x² + (G/2)(x†² + x²)]."""
@@ -278,8 +274,7 @@ def gaussian_collective_moments(delta, G, kappa, r, phi) -> CollectiveMoments:
     solution returned is then meaningless: check ``G < √(Δ² + κ²/4)``).
     """
     delta, G, kappa, r, phi = (jnp.asarray(x) for x in (delta, G, kappa, r, phi))
-    with jax.numpy_dtype_promotion("standard"):
-        rdtype = jnp.result_type(*[x.dtype for x in (delta, G, kappa, r, phi)], float)
+    rdtype = real_dtype(*[x.dtype for x in (delta, G, kappa, r, phi)])
     delta, G, kappa, r, phi = (x.astype(rdtype) for x in (delta, G, kappa, r, phi))
     N = jnp.sinh(r) ** 2
     sc = jnp.sinh(r) * jnp.cosh(r)

@@ -33,14 +33,15 @@ u₋ = d₋ = 0: the singlet decouples and the steady state is not unique.
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
 from .. import _linalg, measures
 from .._baths import bose_occupation, thermal_bath_jumps
+from .._checks import check_concrete
 from .._lindbladian import Lindbladian
+from .._numerics import complex_dtype, real_dtype
 from .emitters import site_operators
 
 __all__ = [
@@ -52,11 +53,6 @@ __all__ = [
     "markov_chain_steady_state",
     "uniform_correlation_matrix",
 ]
-
-
-def _complex_dtype(*xs):
-    with jax.numpy_dtype_promotion("standard"):
-        return jnp.result_type(jnp.result_type(*xs), jnp.complex64)
 
 
 def _channel_arrays(eta, rate, mu):
@@ -130,7 +126,7 @@ def markov_chain_density_matrix(eta, rate, mu, temperature, omega=1.0) -> Array:
     states = np.array(
         [[0, 0, 0, 1], [0, r, r, 0], [0, r, -r, 0], [1, 0, 0, 0]], complex
     )  # rows: gg, Ψ+, Ψ−, ee in the basis (ee, eg, ge, gg)
-    dtype = _complex_dtype(p)
+    dtype = complex_dtype(p)
     states = jnp.asarray(states, dtype)
     return jnp.einsum("s,sa,sb->ab", p.astype(dtype), states, states.conj())
 
@@ -182,21 +178,20 @@ class MagnonBathQubits(eqx.Module):
             raise ValueError(f"`num_qubits` must be an integer ≥ 2; got {num_qubits!r}.")
         self.num_qubits = int(num_qubits)
         floats = [eta, rate, mu, temperature, omega]
-        with jax.numpy_dtype_promotion("standard"):
-            real = jnp.result_type(*floats, jnp.float32)
+        real = real_dtype(*floats)  # float32 only from float32 inputs (Python floats: default)
         self.eta, self.rate, self.mu, self.temperature, self.omega = (
             x.astype(real) for x in floats
         )
-        if all(not isinstance(x, jax.core.Tracer) for x in floats):
-            e = np.asarray(self.eta)
-            lower = -1.0 / (self.num_qubits - 1)
-            if np.any(e > 1) or np.any(e < lower):
-                raise ValueError(
-                    f"`eta` must lie in [{lower:g}, 1] for {self.num_qubits} qubits (a positive "
-                    f"semidefinite correlation matrix); got {e}."
-                )
-            if np.any(np.asarray(self.rate) < 0):
-                raise ValueError(f"`rate` must be non-negative; got {np.asarray(self.rate)}.")
+        lower = -1.0 / (self.num_qubits - 1)
+        check_concrete(
+            (self.eta > 1) | (self.eta < lower),
+            f"`eta` must lie in [{lower:g}, 1] for {self.num_qubits} qubits (a positive "
+            "semidefinite correlation matrix).",
+            lambda: f"Got {np.asarray(self.eta)}.",
+        )
+        check_concrete(
+            self.rate < 0, "`rate` must be non-negative.", lambda: f"Got {np.asarray(self.rate)}."
+        )
 
     @property
     def num_channels(self) -> int:
@@ -212,7 +207,7 @@ class MagnonBathQubits(eqx.Module):
 
     def lowering_operators(self) -> Array:
         """σ⁻_i on the M-qubit space, ``(M, 2^M, 2^M)`` (basis index 0 = |e⟩)."""
-        return site_operators("-", self.num_qubits, _complex_dtype(self.eta))
+        return site_operators("-", self.num_qubits, complex_dtype(self.eta))
 
     def jump_ops(self) -> Array:
         """All channels' jump operators from :func:`qdiss.thermal_bath_jumps` (2M per channel)."""

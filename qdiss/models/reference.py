@@ -30,6 +30,7 @@ from scipy.special import gammaln
 
 from .. import measures
 from .._lindbladian import Lindbladian
+from .._numerics import complex_dtype, real_dtype
 from .emitters import pauli
 
 __all__ = [
@@ -46,11 +47,6 @@ __all__ = [
     "kerr_mean_field_photon_numbers",
     "puri_lawande_steady_state",
 ]
-
-
-def _complex_dtype(*xs):
-    with jax.numpy_dtype_promotion("standard"):
-        return jnp.result_type(jnp.result_type(*xs), jnp.complex64)
 
 
 def _real_scalar(x, name: str) -> Array:
@@ -71,7 +67,7 @@ def _check_cutoff(cutoff) -> int:
 def destroy(cutoff: int, dtype=None) -> Array:
     """The annihilation operator a = Σ_n √n |n−1⟩⟨n| on ``cutoff`` Fock states."""
     cutoff = _check_cutoff(cutoff)
-    dtype = _complex_dtype(jnp.zeros(())) if dtype is None else dtype
+    dtype = complex_dtype() if dtype is None else dtype
     return jnp.asarray(np.diag(np.sqrt(np.arange(1, cutoff)), 1), dtype=dtype)
 
 
@@ -81,7 +77,7 @@ def destroy(cutoff: int, dtype=None) -> Array:
 def driven_cavity_amplitude(delta, F, gamma) -> Array:
     """Steady-state amplitude α = ⟨a⟩ = −iF/(γ/2 + iΔ) of the driven damped cavity."""
     delta, F, gamma = (jnp.asarray(x) for x in (delta, F, gamma))
-    dtype = _complex_dtype(delta, F, gamma)
+    dtype = complex_dtype(delta, F, gamma)
     return -1j * F.astype(dtype) / (gamma.astype(dtype) / 2 + 1j * delta.astype(dtype))
 
 
@@ -110,7 +106,7 @@ class DrivenCavity(eqx.Module):
         )
 
     def destroy(self) -> Array:
-        return destroy(self.cutoff, _complex_dtype(self.delta, self.F, self.gamma))
+        return destroy(self.cutoff, complex_dtype(self.delta, self.F, self.gamma))
 
     def lindbladian(self) -> Lindbladian:
         a = self.destroy()
@@ -157,7 +153,7 @@ class DrivenKerr(eqx.Module):
         )
 
     def destroy(self) -> Array:
-        return destroy(self.cutoff, _complex_dtype(self.delta, self.U, self.F, self.gamma))
+        return destroy(self.cutoff, complex_dtype(self.delta, self.U, self.F, self.gamma))
 
     def hamiltonian(self) -> Array:
         a = self.destroy()
@@ -292,7 +288,7 @@ class CooperativeFluorescence(eqx.Module):
 
     def spin_operators(self) -> tuple[Array, Array, Array, Array, Array]:
         """(J_x, J_y, J_z, J_+, J_-) for j = N/2 (``qdiss.measures.spin_operators``)."""
-        return measures.spin_operators(self.N / 2, dtype=_complex_dtype(self.omega, self.gamma))
+        return measures.spin_operators(self.N / 2, dtype=complex_dtype(self.omega, self.gamma))
 
     def lindbladian(self) -> Lindbladian:
         jx, _, _, _, jm = self.spin_operators()
@@ -325,8 +321,7 @@ def puri_lawande_steady_state(N, omega, gamma) -> Array:
     """
     N = _check_num_spins(N)
     omega, gamma = _real_scalar(omega, "omega"), _real_scalar(gamma, "gamma")
-    with jax.numpy_dtype_promotion("standard"):
-        real = jnp.result_type(omega, gamma)
+    real = real_dtype(omega, gamma)
     omega, gamma = omega.astype(real), gamma.astype(real)
     j = N / 2
     m = j - np.arange(N + 1)
@@ -339,7 +334,7 @@ def puri_lawande_steady_state(N, omega, gamma) -> Array:
     log_mag = ell[:, None] + ell[None, :] + tail[lo]
     log_mag = log_mag - jnp.max(jnp.diagonal(log_mag))  # |ρ_ab|² ≤ ρ_aa ρ_bb
     diff = a[:, None] - a[None, :]
-    dtype = _complex_dtype(omega)
+    dtype = complex_dtype(omega)
     phase = jnp.asarray(_I_POWERS[diff % 4], dtype)
     flip = jnp.where((np.abs(diff) % 2 == 1) & (omega < 0), -1.0, 1.0).astype(dtype)
     rho = jnp.exp(log_mag).astype(dtype) * phase * flip
@@ -357,7 +352,7 @@ def dicke_dimer(omega, gamma) -> Lindbladian:
     and ``qdiss.steady_state`` reports ``RESULTS.non_unique``.
     """
     omega, gamma = _real_scalar(omega, "omega"), _real_scalar(gamma, "gamma")
-    dtype = _complex_dtype(omega, gamma)
+    dtype = complex_dtype(omega, gamma)
     eye = np.eye(2)
     sx, sm = pauli("x"), pauli("-")
     H = jnp.asarray((np.kron(sx, eye) + np.kron(eye, sx)) / 2, dtype)

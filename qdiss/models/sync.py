@@ -70,13 +70,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .._checks import check_concrete
 from .._evolve import evolve
 from .._lindbladian import Lindbladian
+from .._numerics import complex_dtype
+from . import emitters
 
 __all__ = [
     "LimitCycle",
@@ -97,11 +99,6 @@ _SM = np.array([[0.0, 0.0], [1.0, 0.0]])  # σ⁻ = |g⟩⟨e|, basis (e, g)
 _SZ = np.diag([1.0, -1.0])
 _SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 _SY = np.array([[0.0, -1j], [1j, 0.0]])
-
-
-def _complex_dtype(*xs):
-    with jax.numpy_dtype_promotion("standard"):
-        return jnp.result_type(*[jnp.asarray(x).dtype for x in xs], jnp.complex64)
 
 
 def _embed(op: np.ndarray, site: int, count: int) -> np.ndarray:
@@ -180,7 +177,7 @@ class MeanFieldSync(eqx.Module):
         return 2**self.groups
 
     def dtype(self):
-        return _complex_dtype(self.omega, self.V, self.theta, self.gamma_g, self.gamma_d)
+        return complex_dtype(self.omega, self.V, self.theta, self.gamma_g, self.gamma_d)
 
     def coupling(self) -> Array:
         """V e^{iθ} (complex)."""
@@ -387,7 +384,7 @@ class SyncEnsemble(eqx.Module):
 
     def lindbladian(self) -> Lindbladian:
         """H, (γ↓ D[J⁻], γ↑ D[J⁺]) and Γ_d D[σ⁻_i], Γ_g D[σ⁺_i] as a ``qdiss.Lindbladian``."""
-        dtype = _complex_dtype(self.omega, self.V, self.theta, self.gamma_g, self.gamma_d)
+        dtype = complex_dtype(self.omega, self.V, self.theta, self.gamma_g, self.gamma_d)
         N = self.N
         sm, sz = spin_operators(N, dtype)
         sp = jnp.swapaxes(sm, -1, -2)
@@ -415,11 +412,11 @@ class SyncEnsemble(eqx.Module):
         from .._lindbladian import PermutationInvariantLindbladian
 
         omega = self.omega
-        if not isinstance(omega, jax.core.Tracer) and not bool(jnp.all(omega == omega[0])):
-            raise ValueError(
-                "`permutation_invariant` needs identical frequencies; use `lindbladian()` for "
-                "per-spin `omega`."
-            )
+        check_concrete(
+            jnp.any(omega != omega[0]),
+            "`permutation_invariant` needs identical frequencies; use `lindbladian()` for "
+            "per-spin `omega`.",
+        )
         N = self.N
         g = self.V * jnp.cos(self.theta) / N
         zero = jnp.zeros_like(g)
@@ -450,16 +447,9 @@ def pi_pair_correlation(rho: Array) -> Array:
 
         ⟨σ⁺_1σ⁻_2⟩ = (⟨J⁺J⁻⟩ − ⟨J_z⟩ − N/2) / (N(N − 1)).
     """
-    B, D, _ = rho.shape
-    N = D - 1
-    if N < 2 or B != N // 2 + 1:
-        raise ValueError(f"`rho` must have shape (N//2 + 1, N + 1, N + 1), N ≥ 2; got {rho.shape}.")
-    j = N / 2 - np.arange(B)[:, None]
-    m = N / 2 - np.arange(D)[None, :]
-    inside = np.abs(m) <= j + 1e-9
-    weight = np.where(inside, (j + m) * (j - m + 1) - m - N / 2, 0.0)
-    pops = jnp.real(jnp.diagonal(rho, axis1=1, axis2=2))
-    return jnp.sum(jnp.asarray(weight, pops.dtype) * pops) / (N * (N - 1))
+    from .._lindbladian.permutation.measures import pi_pair_correlation as block_pair_correlation
+
+    return block_pair_correlation(rho)
 
 
 def pair_correlations(rho: Array) -> Array:
@@ -472,6 +462,4 @@ def pair_correlations(rho: Array) -> Array:
     N = int(round(np.log2(n)))
     if 2**N != n:
         raise ValueError(f"`rho` must act on 2^N dimensions; got n = {n}.")
-    sm, _ = spin_operators(N, rho.dtype)
-    sp = jnp.swapaxes(sm, -1, -2)
-    return jnp.einsum("iab,jbc,ca->ij", sp, sm, rho)
+    return emitters.pair_correlations(rho, N)

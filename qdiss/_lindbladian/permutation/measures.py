@@ -20,8 +20,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from ... import _linalg
-from ..._numerics import complex_of
+from ..._numerics import complex_of, min_perpendicular_variance
 from ._terms import _band_product, _shift, cartesian_bands, spin_bands
 from .lindbladian import _num_spins_of
 
@@ -65,29 +64,12 @@ def pi_spin_moments(rho: Array) -> tuple[Array, Array]:
     return mean, second - jnp.outer(mean, mean)
 
 
-def _min_perpendicular_variance(mean: Array, cov: Array) -> Array:
-    """min over unit n ⟂ ⟨J⟩ of nᵀCn, the smaller nonzero eigenvalue λ₋ of Q = PCP,
-    P = I − eeᵀ, e = ⟨J⟩/|⟨J⟩|: λ₋ = T/2 − √Δ, T = tr Q, Δ = ½‖Q − (T/2)P‖²_F = ((λ₊ − λ₋)/2)²
-    (no frame in the plane; √Δ gets derivative 0 at Δ = 0, an isotropic plane). For ⟨J⟩ = 0,
-    the smallest eigenvalue of C."""
-    norm2 = mean @ mean
-    nonzero = norm2 > 0
-    e = mean / jnp.sqrt(jnp.where(nonzero, norm2, 1.0))
-    proj = jnp.eye(3, dtype=mean.dtype) - jnp.outer(e, e)
-    q = proj @ cov @ proj
-    half_trace = jnp.trace(q) / 2
-    delta = jnp.sum((q - half_trace * proj) ** 2) / 2
-    positive = delta > 0
-    root = jnp.where(positive, jnp.sqrt(jnp.where(positive, delta, 1.0)), 0.0)
-    return jnp.where(nonzero, half_trace - root, _linalg.eigvalsh_differentiable(cov)[0])
-
-
 def pi_wineland_squeezing(rho: Array) -> Array:
     r"""ξ²_R = N · min_{n ⟂ ⟨J⟩} Var(J·n) / |⟨J⟩|² of a permutation-invariant state (moments
     from :func:`pi_spin_moments`). Coherent spin states give 1; ξ²_R < 1 certifies
     entanglement. ``+inf`` when ⟨J⟩ = 0."""
     mean, cov = pi_spin_moments(rho)
-    var = _min_perpendicular_variance(mean, cov)
+    var = min_perpendicular_variance(mean, cov)
     norm2 = mean @ mean
     nonzero = norm2 > 0
     num_spins = _num_spins_of(rho)
@@ -98,7 +80,7 @@ def pi_kitagawa_ueda_squeezing(rho: Array) -> Array:
     r"""ξ²_S = 4 min_{n ⟂ ⟨J⟩} Var(J·n) / N of a permutation-invariant state (for ⟨J⟩ = 0 the
     minimum over all directions). Coherent spin states give 1."""
     mean, cov = pi_spin_moments(rho)
-    return 4 * _min_perpendicular_variance(mean, cov) / _num_spins_of(rho)
+    return 4 * min_perpendicular_variance(mean, cov) / _num_spins_of(rho)
 
 
 def pi_excited_population(rho: Array) -> Array:
