@@ -359,6 +359,11 @@ class OptimizeState(eqx.Module):
         """True if the run stopped for a reason that no further step can change."""
         return self.reason in _FINAL
 
+    @property
+    def message(self) -> str:
+        """Why the run stopped, in words (``"not finished"`` while it has not)."""
+        return _REASONS.get(self.reason, "not finished")
+
 
 class OptimizeResult(eqx.Module):
     """What :func:`optimize` returns.

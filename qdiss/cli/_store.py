@@ -17,7 +17,15 @@ import numpy as np
 
 from ._errors import UsageError
 
-__all__ = ["ResultsDir", "atomic_write", "fingerprint", "load_npz", "to_json"]
+__all__ = [
+    "ResultsDir",
+    "atomic_write",
+    "fingerprint",
+    "load_npz",
+    "load_tree",
+    "to_json",
+    "tree_arrays",
+]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -82,6 +90,32 @@ def load_npz(path: Path) -> dict[str, np.ndarray] | None:
             return {k: f[k] for k in f.files}
     except (FileNotFoundError, OSError, ValueError):
         return None
+
+
+def tree_arrays(tree) -> dict[str, np.ndarray]:
+    """The leaves of a pytree as ``{"leaf.<i>": array}``, to save with :func:`save_npz`."""
+    import jax
+
+    return {f"leaf.{i}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(tree))}
+
+
+def load_tree(saved: dict, template):
+    """The pytree saved by :func:`tree_arrays`, rebuilt on ``template``'s structure (None if the
+    leaves do not fit it): Python numbers and strings come back as such, JAX arrays as JAX
+    arrays and numpy arrays as numpy arrays, each with its saved dtype and bits."""
+    import jax
+
+    leaves, treedef = jax.tree.flatten(template)
+    keys = [f"leaf.{i}" for i in range(len(leaves) + 1)]
+    if any(k not in saved for k in keys[:-1]) or keys[-1] in saved:
+        return None
+    out = []
+    for leaf, key in zip(leaves, keys, strict=False):
+        if isinstance(leaf, (bool, int, float, str)):
+            out.append(type(leaf)(saved[key].item()))
+        else:
+            out.append(jax.numpy.asarray(saved[key]) if isinstance(leaf, jax.Array) else saved[key])
+    return jax.tree.unflatten(treedef, out)
 
 
 def load_json(path: Path) -> dict | None:
