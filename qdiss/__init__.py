@@ -54,6 +54,11 @@ from ._solver.dense import DenseLU as DenseLU
 from ._solver.evolve import Evolve as Evolve
 from ._solver.krylov import Krylov as Krylov
 from ._solver.sparse import SparseLU as SparseLU
-from ._sweep import SweepResult as SweepResult, grid_points as grid_points, sweep as sweep
+from ._sweep import (
+    SweepResult as SweepResult,
+    SweepState as SweepState,
+    grid_points as grid_points,
+    sweep as sweep,
+)
 
 __version__ = "0.1.0"
