@@ -23,6 +23,7 @@ __all__ = [
     "fingerprint",
     "load_npz",
     "load_tree",
+    "task_meta",
     "to_json",
     "tree_arrays",
 ]
@@ -129,6 +130,16 @@ def fingerprint(value: Any) -> str:
     """A short hash of what a task's results depend on (to refuse mixing different runs)."""
     text = json.dumps(to_json(value), sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def task_meta(ctx, task, params: dict, fp: str, complete: bool, **rest) -> dict:
+    """The head of a task's ``.json``: what ran (model, solver, precision, parameters) and
+    whether it is complete, followed by the task's own entries ``rest``."""
+    study = ctx.study
+    head = {"task": task.name, "kind": task.kind, "complete": complete, "fingerprint": fp}
+    head |= {"model": study.model.key, "solver": study.solver}
+    head |= {"solver_options": study.solver_options, "precision": study.precision}
+    return head | {"parameters": params, "start": task.start} | rest
 
 
 class ResultsDir:

@@ -27,7 +27,7 @@ from ._errors import CLIError
 from ._merits import resolve
 from ._progress import Progress
 from ._registry import parameter_domain
-from ._store import load_npz, load_tree, save_json, save_npz, tree_arrays
+from ._store import load_npz, load_tree, save_json, save_npz, task_meta, tree_arrays
 from ._study import parse_label
 
 __all__ = ["run_optimize"]
@@ -176,7 +176,7 @@ def _best(history) -> int:
 def _save_results(ctx, task, params, fp, constraints, state, sign) -> None:
     from .._solution import result_name
 
-    history, study = state.history, ctx.study
+    history = state.history
     x = {label: np.asarray(history.params[label]) for label in task.parameters}
     arrays = {
         "step": np.arange(len(history)),
@@ -199,34 +199,29 @@ def _save_results(ctx, task, params, fp, constraints, state, sign) -> None:
         }
         for label in task.parameters
     ]
-    meta = {
-        "task": task.name,
-        "kind": "optimize",
-        "complete": _ended(state) is not None,
-        "fingerprint": fp,
-        "file": f"{task.name}.npz",
-        "model": study.model.key,
-        "solver": study.solver,
-        "solver_options": study.solver_options,
-        "precision": study.precision,
-        "parameters": params,
-        "start": task.start,
-        "objective": task.objective,
-        "objective_unit": ctx.merit_unit(task.objective),
-        "goal": task.goal,
-        "variables": variables,
-        "optimizer": task.optimizer,
-        "learning_rate": task.learning_rate,
-        "steps": len(history),
-        "max_steps": task.steps,
-        "reason": _ended(state),
-        "message": state.message if _ended(state) else "not finished",
-        "failed_steps": int(np.sum(~history.accepted)),
-        "status_names": {str(c): result_name(int(c)) for c in np.unique(history.status)},
-        "best_step": best,
-        "best_objective": float(arrays["objective"][best]) if best >= 0 else None,
-        "best_parameters": {k: v[best] for k, v in x.items()} if best >= 0 else None,
-    }
+    meta = task_meta(
+        ctx,
+        task,
+        params,
+        fp,
+        _ended(state) is not None,
+        file=f"{task.name}.npz",
+        objective=task.objective,
+        objective_unit=ctx.merit_unit(task.objective),
+        goal=task.goal,
+        variables=variables,
+        optimizer=task.optimizer,
+        learning_rate=task.learning_rate,
+        steps=len(history),
+        max_steps=task.steps,
+        reason=_ended(state),
+        message=state.message if _ended(state) else "not finished",
+        failed_steps=int(np.sum(~history.accepted)),
+        status_names={str(c): result_name(int(c)) for c in np.unique(history.status)},
+        best_step=best,
+        best_objective=float(arrays["objective"][best]) if best >= 0 else None,
+        best_parameters={k: v[best] for k, v in x.items()} if best >= 0 else None,
+    )
     save_json(ctx.results.file(f"{task.name}.json"), meta)
 
 

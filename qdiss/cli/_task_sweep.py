@@ -22,7 +22,7 @@ from ._context import Context, pause_for_tests
 from ._errors import CLIError
 from ._merits import resolve
 from ._progress import Progress
-from ._store import load_npz, save_json, save_npz
+from ._store import load_npz, save_json, save_npz, task_meta
 
 __all__ = ["run_sweep"]
 
@@ -146,48 +146,32 @@ def _save(ctx, task, params, fp, devices, state) -> None:
     for i in np.nonzero(status > 0)[0]:
         point = {label: float(v[i]) for label, v in flat.items()}
         failures.append(point | {"status": result_name(int(status[i])), "residual": residual[i]})
-    study = ctx.study
-    meta = {
-        "task": task.name,
-        "kind": "sweep",
-        "complete": state.complete,
-        "fingerprint": fp,
-        "file": f"{task.name}.npz",
-        "model": study.model.key,
-        "solver": study.solver,
-        "solver_options": study.solver_options,
-        "precision": study.precision,
-        "parameters": params,
-        "start": task.start,
-        "axes": [
-            {
-                "key": f"axis.{a.label}",
-                "label": a.label,
-                "parameter": a.name,
-                "index": a.index,
-                "unit": ctx.unit(a.label),
-                "scale": a.scale,
-                "values": a.values,
-            }
-            for a in task.axes
-        ],
-        "merits": [
-            {
-                "name": m,
-                "key": f"merit.{m}",
-                "raw_key": f"raw.{m}",
-                "unit": ctx.merit_unit(m),
-                "lower": ctx.merit_lower(m),
-            }
-            for m in task.merits
-        ],
-        "status_codes": {"-1": "not computed yet", **{str(c): result_name(c) for c in codes}},
-        "status_messages": {result_name(c): result_message(c) for c in codes},
-        "points": int(status.size),
-        "computed": int(state.done.sum()),
-        "successful": int(np.sum(ok)),
-        "failures": failures,
-        "block_size": state.block_size,
-        "devices": devices,
-    }
+    axes = [
+        {"key": f"axis.{a.label}", "label": a.label, "parameter": a.name, "index": a.index}
+        | {"unit": ctx.unit(a.label), "scale": a.scale, "values": a.values}
+        for a in task.axes
+    ]
+    merits = [
+        {"name": m, "key": f"merit.{m}", "raw_key": f"raw.{m}"}
+        | {"unit": ctx.merit_unit(m), "lower": ctx.merit_lower(m)}
+        for m in task.merits
+    ]
+    meta = task_meta(
+        ctx,
+        task,
+        params,
+        fp,
+        state.complete,
+        file=f"{task.name}.npz",
+        axes=axes,
+        merits=merits,
+        status_codes={"-1": "not computed yet", **{str(c): result_name(c) for c in codes}},
+        status_messages={result_name(c): result_message(c) for c in codes},
+        points=int(status.size),
+        computed=int(state.done.sum()),
+        successful=int(np.sum(ok)),
+        failures=failures,
+        block_size=state.block_size,
+        devices=devices,
+    )
     save_json(ctx.results.file(f"{task.name}.json"), meta)
