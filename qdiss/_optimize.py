@@ -34,6 +34,15 @@ at the initial parameters always stops the run. (A ``qdiss.Lindbladian`` built f
 numbers raises at once — an ``eqx.error_if`` that ``throw=False`` does not cover — so keep the
 parameters inside the model's domain with constraints.)
 
+**Resuming.** Everything the loop carries between steps — the point to evaluate next, the
+optimiser state, the warm start, the backtracking anchor, the counters of the stopping rules
+(consecutive calm steps, consecutive failures, the last good loss) and the history — is one
+:class:`OptimizeState` pytree: ``result.state`` at the end, ``info.state`` in a progress
+callback after every step. ``optimize(loss, params, optimizer, steps, state=state)`` continues
+that run, and gives bit for bit the numbers of a run that never stopped (``steps`` counts from
+the run's start). Its leaves are arrays, Python numbers and one string, so a caller can save it
+leaf by leaf and rebuild it on the structure of :func:`optimize_init` (``qdiss run`` does).
+
 Example (maximise the steady-state concurrence of two qubits in a correlated magnon bath,
 arXiv:2508.18131; ``tests/test_optimize.py`` runs it)::
 
@@ -292,8 +301,9 @@ _REASONS = {
 }
 # A run stopped for one of these reasons is over: resuming its state takes no further step.
 # ("max_steps" and "callback" are resumable: pass the state back with a larger `steps`, or again.)
-_FINAL = frozenset({"loss_converged", "grad_converged", "failure", "initial_failure"})
-_FINAL |= {"too_many_failures"}
+_FINAL = frozenset(
+    {"loss_converged", "grad_converged", "failure", "initial_failure", "too_many_failures"}
+)
 
 
 class OptimizeHistory(eqx.Module):
@@ -692,8 +702,8 @@ def optimize(
     else:
         report = None
 
-    k, calm, failures, last_good = state.step, state.calm, state.failures, state.last_good
-    reason = state.reason if state.finished else ""
+    k, calm, failures = int(state.step), int(state.calm), int(state.failures)
+    last_good, reason = float(state.last_good), str(state.reason) if state.finished else ""
     records = []
 
     def snapshot() -> OptimizeState:

@@ -34,6 +34,13 @@ as a ``NamedSharding`` over a one-axis ``Mesh`` of the devices, reshaped to (D, 
 lineax rejects the sharding-annotated array types it produces.) The padding is stripped on
 the way out.
 
+**Blocks and resuming.** With ``block_size`` the flattened grid is computed in blocks of that
+many points, one :func:`sweep` evaluation each (same shape, compiled once), with
+``callback(state)`` after each: a :class:`SweepState` holding the values, status and residual
+computed so far (``NOT_COMPUTED`` = −1 elsewhere). ``sweep(..., state=state)`` computes only the
+blocks not done, and gives bit for bit the numbers of an uninterrupted sweep (the blocks, hence
+the vmapped batches, are the same); ``qdiss run`` saves the state after every block.
+
 **Iterative solvers.** A vmapped ``Krylov`` or ``Evolve`` solve iterates until its slowest point
 has converged, with every point of the chunk paying for each iteration: points of very different
 difficulty (e.g. across a phase transition) are cheaper with a small ``chunk_size`` (1 makes

@@ -9,25 +9,33 @@ from pathlib import Path
 
 from ._errors import UsageError
 
-__all__ = ["run_bench"]
+__all__ = ["find_benchmarks", "run_bench"]
+
+
+def _candidates(explicit: str | None) -> list[Path]:
+    if explicit or os.environ.get("QDISS_BENCHMARKS"):
+        return [Path(explicit or os.environ["QDISS_BENCHMARKS"])]
+    return [Path(__file__).resolve().parents[2] / "benchmarks", Path.cwd() / "benchmarks"]
+
+
+def find_benchmarks(explicit: str | None = None) -> Path | None:
+    """The folder holding ``run_all.py``: ``explicit``, ``$QDISS_BENCHMARKS``, or the
+    ``benchmarks/`` folder next to the package or in the working directory (None if none)."""
+    return next((f for f in _candidates(explicit) if (f / "run_all.py").is_file()), None)
 
 
 def run_bench(full, quiet, results_root, benchmarks=None, only=None, dry_run=False) -> int:
-    """Find ``run_all.py`` (``benchmarks``, ``$QDISS_BENCHMARKS``, or the ``benchmarks/`` folder
-    next to the package or in the working directory) and call its ``run``."""
-    if benchmarks or os.environ.get("QDISS_BENCHMARKS"):
-        folders = [Path(benchmarks or os.environ["QDISS_BENCHMARKS"])]
-    else:
-        folders = [Path(__file__).resolve().parents[2] / "benchmarks", Path.cwd() / "benchmarks"]
-    script = next((f / "run_all.py" for f in folders if (f / "run_all.py").is_file()), None)
-    if script is None:
+    """Call ``run_all.run`` of :func:`find_benchmarks`'s folder; returns its exit status."""
+    folder = find_benchmarks(benchmarks)
+    if folder is None:
+        looked = ", ".join(map(str, _candidates(benchmarks)))
         raise UsageError(
-            f"the benchmark scripts were not found ({', '.join(map(str, folders))}). They live "
-            "in the source repository's benchmarks/ folder, not in the installed package: run "
-            "`uv run qdiss bench` (or `uv run python benchmarks/run_all.py`) from a checkout of "
-            "the repository, or pass --benchmarks PATH/TO/benchmarks."
+            f"the benchmark scripts were not found ({looked}). They live in the source "
+            "repository's benchmarks/ folder, not in the installed package: run "
+            "`uv run qdiss bench` (or `uv run python benchmarks/run_all.py`) from a "
+            "checkout of the repository, or pass --benchmarks PATH/TO/benchmarks."
         )
-    spec = importlib.util.spec_from_file_location("qdiss_benchmarks_run_all", script)
+    spec = importlib.util.spec_from_file_location("qdiss_run_all", folder / "run_all.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.run(full, quiet, Path(results_root), only, dry_run)
