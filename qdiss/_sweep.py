@@ -326,6 +326,7 @@ def sweep(
       received): only its blocks not done yet are computed, with its ``block_size``.
     - ``callback``: ``callback(state)`` after every block (to save the state, show progress);
       if it returns True the sweep stops there, its points not computed marked ``NOT_COMPUTED``.
+      The state is the sweep's own, filled in place by later blocks: save or copy it there.
 
     **Returns:** a :class:`SweepResult`.
     """
