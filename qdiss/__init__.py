@@ -26,12 +26,14 @@ from ._optimize import (
     LessThan as LessThan,
     OptimizeHistory as OptimizeHistory,
     OptimizeResult as OptimizeResult,
+    OptimizeState as OptimizeState,
     OptimizeStep as OptimizeStep,
     bounded as bounded,
     constrain as constrain,
     greater_than as greater_than,
     less_than as less_than,
     optimize as optimize,
+    optimize_init as optimize_init,
     positive as positive,
     unconstrain as unconstrain,
 )
@@ -51,6 +53,11 @@ from ._solver.dense import DenseLU as DenseLU
 from ._solver.evolve import Evolve as Evolve
 from ._solver.krylov import Krylov as Krylov
 from ._solver.sparse import SparseLU as SparseLU
-from ._sweep import SweepResult as SweepResult, grid_points as grid_points, sweep as sweep
+from ._sweep import (
+    SweepResult as SweepResult,
+    SweepState as SweepState,
+    grid_points as grid_points,
+    sweep as sweep,
+)
 
 __version__ = "0.1.0"

@@ -34,6 +34,15 @@ at the initial parameters always stops the run. (A ``qdiss.Lindbladian`` built f
 numbers raises at once — an ``eqx.error_if`` that ``throw=False`` does not cover — so keep the
 parameters inside the model's domain with constraints.)
 
+**Resuming.** Everything the loop carries between steps — the point to evaluate next, the
+optimiser state, the warm start, the backtracking anchor, the counters of the stopping rules
+(consecutive calm steps, consecutive failures, the last good loss) and the history — is one
+:class:`OptimizeState` pytree: ``result.state`` at the end, ``info.state`` in a progress
+callback after every step. ``optimize(loss, params, optimizer, steps, state=state)`` continues
+that run, and gives bit for bit the numbers of a run that never stopped (``steps`` counts from
+the run's start). Its leaves are arrays, Python numbers and one string, so a caller can save it
+leaf by leaf and rebuild it on the structure of :func:`optimize_init` (``qdiss run`` does).
+
 Example (maximise the steady-state concurrence of two qubits in a correlated magnon bath,
 arXiv:2508.18131; ``tests/test_optimize.py`` runs it)::
 
@@ -99,12 +108,14 @@ __all__ = [
     "LessThan",
     "OptimizeHistory",
     "OptimizeResult",
+    "OptimizeState",
     "OptimizeStep",
     "bounded",
     "constrain",
     "greater_than",
     "less_than",
     "optimize",
+    "optimize_init",
     "positive",
     "unconstrain",
 ]
@@ -288,6 +299,11 @@ _REASONS = {
     "too_many_failures": "`max_failures` consecutive steps failed",
     "callback": "the progress callback asked to stop",
 }
+# A run stopped for one of these reasons is over: resuming its state takes no further step.
+# ("max_steps" and "callback" are resumable: pass the state back with a larger `steps`, or again.)
+_FINAL = frozenset(
+    {"loss_converged", "grad_converged", "failure", "initial_failure", "too_many_failures"}
+)
 
 
 class OptimizeHistory(eqx.Module):
@@ -314,16 +330,60 @@ class OptimizeHistory(eqx.Module):
         """The status of each step by name, e.g. ``"successful"`` or ``"non_unique"``."""
         return [result_name(int(c)) for c in self.status]
 
+    def __len__(self) -> int:
+        return int(self.accepted.shape[0])
+
+
+class OptimizeState(eqx.Module):
+    """Everything an :func:`optimize` run needs to continue: pass it back as
+    ``optimize(..., state=state)`` and the run goes on exactly (bit for bit) as if it had never
+    stopped. A pytree whose leaves are arrays, Python numbers and a string, so that it can be
+    saved leaf by leaf (``jax.tree.leaves``) and rebuilt on the structure of
+    :func:`optimize_init`'s state for the same parameters and optimiser.
+
+    - ``u``: the unconstrained point the next step evaluates (inexact leaves of the parameters);
+    - ``opt_state``, ``rho``: the optimiser state and the warm start there;
+    - ``anchor``, ``delta``, ``scale``: backtracking — the last successfully evaluated point, the
+      update applied there, and the fraction of it the next step takes (halved per failure);
+    - ``step``: steps taken; ``calm``: consecutive successful steps meeting a convergence test;
+      ``failures``: consecutive failed steps; ``last_good``: the last successful loss (NaN if
+      none); ``reason``: why the run stopped (``""`` while it has not);
+    - ``history``: the :class:`OptimizeHistory` so far.
+    """
+
+    u: PyTree
+    opt_state: PyTree
+    rho: Array
+    anchor: PyTree
+    delta: PyTree
+    scale: Array
+    step: int
+    calm: int
+    failures: int
+    last_good: float
+    reason: str
+    history: OptimizeHistory
+
+    @property
+    def finished(self) -> bool:
+        """True if the run stopped for a reason that no further step can change."""
+        return self.reason in _FINAL
+
+    @property
+    def message(self) -> str:
+        """Why the run stopped, in words (``"not finished"`` while it has not)."""
+        return _REASONS.get(self.reason, "not finished")
+
 
 class OptimizeResult(eqx.Module):
     """What :func:`optimize` returns.
 
     - ``best_params`` / ``best_loss`` / ``best_step``: the successful step with the lowest loss.
     - ``params``: where the run ended — the point the next step would evaluate (physical).
-    - ``opt_state``, ``rho``: the optimiser state and warm start there (to resume a run, pass
-      ``optimize(loss, result.params, optimizer, steps, opt_state=result.opt_state,
-      rho0=result.rho)``).
-    - ``history``: an :class:`OptimizeHistory`.
+    - ``opt_state``, ``rho``: the optimiser state and warm start there.
+    - ``state``: the :class:`OptimizeState` to continue the run from
+      (``optimize(loss, params, optimizer, more_steps, state=result.state)``).
+    - ``history``: an :class:`OptimizeHistory` of the whole run (resumed parts included).
     - ``num_steps``: the number of steps taken (loss + gradient evaluations).
     - ``reason``: why the loop stopped: ``"max_steps"``, ``"loss_converged"``,
       ``"grad_converged"``, ``"failure"``, ``"initial_failure"``, ``"too_many_failures"`` or
@@ -337,6 +397,7 @@ class OptimizeResult(eqx.Module):
     opt_state: PyTree
     rho: Array
     history: OptimizeHistory
+    state: OptimizeState
     num_steps: int = eqx.field(static=True)
     reason: str = eqx.field(static=True)
 
@@ -361,7 +422,8 @@ class OptimizeResult(eqx.Module):
 
 @dataclasses.dataclass(frozen=True)
 class OptimizeStep:
-    """What a progress callback receives after every step (host values)."""
+    """What a progress callback receives after every step (host values). ``state`` is the
+    :class:`OptimizeState` after the step (built when asked for: save it to resume later)."""
 
     step: int
     loss: float
@@ -370,10 +432,17 @@ class OptimizeStep:
     status: int
     residual: float
     accepted: bool
+    snapshot: Callable[[], OptimizeState] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def status_name(self) -> str:
         return result_name(self.status)
+
+    @property
+    def state(self) -> OptimizeState:
+        return self.snapshot()
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,6 +494,78 @@ def _strong(x):
     return x
 
 
+def _history_init(params: PyTree) -> OptimizeHistory:
+    real = jnp.asarray(1.0).dtype
+    return OptimizeHistory(
+        loss=np.zeros((0,), real),
+        grad_norm=np.zeros((0,), real),
+        params=jax.tree.map(lambda x: np.zeros((0,) + np.shape(x), np.asarray(x).dtype), params),
+        status=np.zeros((0,), np.int32),
+        residual=np.zeros((0,), real),
+        accepted=np.zeros((0,), bool),
+    )
+
+
+def _extend(history: OptimizeHistory, records: list) -> OptimizeHistory:
+    """The history with the new steps' host records (value, grad_norm, x, status, residual, ok)
+    appended (the records alone if it was empty, so that their dtypes are kept)."""
+    if not records:
+        return history
+    stack = lambda i: np.stack([r[i] for r in records])  # noqa: E731
+    new = OptimizeHistory(
+        loss=stack(0),
+        grad_norm=stack(1),
+        params=jax.tree.map(lambda *xs: np.stack(xs), *[r[2] for r in records]),
+        status=stack(3).astype(np.int32),
+        residual=stack(4),
+        accepted=stack(5).astype(bool),
+    )
+    if not len(history):
+        return new
+    return jax.tree.map(lambda a, b: np.concatenate([a, b]), history, new)
+
+
+def optimize_init(
+    params: PyTree,
+    optimizer: optax.GradientTransformation,
+    rho0: Array,
+    *,
+    constraints: PyTree = None,
+    opt_state: PyTree = None,
+) -> OptimizeState:
+    """The state of a run that has taken no step yet: u = f⁻¹(params), the optimiser's initial
+    state (or ``opt_state``), the warm start ``rho0`` (made complex) and an empty history. The
+    parameters must lie strictly inside their constraints. Its tree structure is that of every
+    later state of the run (to rebuild a saved state leaf by leaf)."""
+    params = jax.tree.map(_strong, params)
+    _check_inside(constraints, params)
+    u_dyn = eqx.filter(unconstrain(constraints, params), eqx.is_inexact_array)
+    if not jax.tree.leaves(u_dyn):
+        raise ValueError("`params` has no floating-point array to optimise.")
+    rho0 = jnp.array(rho0)
+    if not jnp.issubdtype(rho0.dtype, jnp.complexfloating):
+        with jax.numpy_dtype_promotion("standard"):
+            rho0 = rho0.astype(jnp.result_type(rho0.dtype, jnp.complex64))
+    if opt_state is None:
+        with jax.numpy_dtype_promotion("standard"):
+            opt_state = optimizer.init(u_dyn)
+    opt_state = jax.tree.map(lambda a: jnp.array(a, a.dtype) if eqx.is_array(a) else a, opt_state)
+    return OptimizeState(
+        u=u_dyn,
+        opt_state=opt_state,
+        rho=rho0,
+        anchor=u_dyn,
+        delta=jax.tree.map(jnp.zeros_like, u_dyn),
+        scale=jnp.ones((), jnp.asarray(1.0).dtype),
+        step=0,
+        calm=0,
+        failures=0,
+        last_good=math.nan,
+        reason="",
+        history=_history_init(params),
+    )
+
+
 def optimize(
     loss: Callable[[PyTree, Array], tuple[Array, SteadyStateSolution]],
     params: PyTree,
@@ -434,6 +575,7 @@ def optimize(
     constraints: PyTree = None,
     rho0: Array | None = None,
     opt_state: PyTree = None,
+    state: OptimizeState | None = None,
     rtol: float | None = 1e-8,
     atol: float = 0.0,
     gtol: float | None = None,
@@ -455,13 +597,18 @@ def optimize(
     - ``optimizer``: an ``optax.GradientTransformation``, e.g. ``optax.adam(0.05)``. Those that
       take extra arguments (``optax.lbfgs()``'s line search) get ``value``, ``grad`` and
       ``value_fn`` (the loss at other points, solved from the same warm start).
-    - ``steps``: the maximum number of steps (loss + gradient evaluations).
+    - ``steps``: the maximum number of steps of the run, counted from its start (a resumed
+      ``state``'s steps included).
     - ``constraints``: a prefix pytree of ``params`` with :class:`AbstractBijection` leaves
       (:func:`bounded`, :func:`positive`, :func:`less_than`, ...) or None; the optimiser updates
       u with x = f(u).
     - ``rho0``: the first warm start; default I/n, of the shape of the loss's ``sol.rho``, which
       is found by calling ``loss(params, None)`` once under ``jax.eval_shape``.
-    - ``opt_state``: an optimiser state to resume from (default ``optimizer.init(u)``).
+    - ``opt_state``: an optimiser state to start from (default ``optimizer.init(u)``).
+    - ``state``: an :class:`OptimizeState` (``result.state``, or ``OptimizeStep.state`` in a
+      callback) to continue that run from; ``params`` then only gives the parameters' structure
+      and ``rho0`` and ``opt_state`` are ignored. The other arguments must be those of the run.
+      A finished run (converged or failed) takes no further step.
     - ``rtol``, ``atol``, ``gtol``, ``patience``: stop once |L_k − L_{k−1}| ≤ atol + rtol·|L_k|
       (``"loss_converged"``), or ‖∂L/∂u‖₂ ≤ gtol (``"grad_converged"``), holds for ``patience``
       consecutive successful steps. ``None`` disables a test.
@@ -469,14 +616,16 @@ def optimize(
       ``max_failures``: consecutive failures after which a backtracking run stops.
     - ``progress``: False (silent), True (print a line every ``print_every`` steps and on every
       failure), or a callable receiving an :class:`OptimizeStep` after every step; if it returns
-      True the run stops (``reason="callback"``).
+      True the run stops (``reason="callback"``; its ``state`` continues it).
 
     **Returns:** an :class:`OptimizeResult`.
 
     Every step runs the compiled function ``step(carry)``: value and gradient of
     u ↦ loss(f(u), ρ₀), the optax update, and the accept/reject decision by ``jnp.where`` on
     ``sol.result == RESULTS.successful`` and finiteness. It is traced once per call of
-    :func:`optimize` (guarded by ``eqx.debug.assert_max_traces``).
+    :func:`optimize` (guarded by ``eqx.debug.assert_max_traces``). The stopping rules
+    (convergence with patience, consecutive failures, a failure at the run's first step) are
+    applied on the host after each step, on counters kept in the state.
     """
     if on_failure not in ("backtrack", "stop"):
         raise ValueError(f"`on_failure` must be 'backtrack' or 'stop'; got {on_failure!r}.")
@@ -488,29 +637,23 @@ def optimize(
         raise TypeError(f"`optimizer` must be an optax.GradientTransformation; got {optimizer!r}.")
 
     params = jax.tree.map(_strong, params)
-    _check_inside(constraints, params)
-    u = unconstrain(constraints, params)
-    u_dyn, u_static = eqx.partition(u, eqx.is_inexact_array)
-    if not jax.tree.leaves(u_dyn):
-        raise ValueError("`params` has no floating-point array to optimise.")
+    u_static = eqx.filter(unconstrain(constraints, params), eqx.is_inexact_array, inverse=True)
 
     def objective(u_dyn, rho0):
         x = constrain(constraints, eqx.combine(u_dyn, u_static))
         value, sol = _unpack(loss(x, rho0))
         return value, (sol, x)
 
-    if rho0 is None:
-        shape = jax.eval_shape(lambda v: objective(v, None)[1][0].rho, u_dyn)
-        n = shape.shape[-1]
-        rho0 = jnp.broadcast_to(jnp.eye(n, dtype=shape.dtype) / n, shape.shape)
-    rho0 = jnp.array(rho0)
-    if not jnp.issubdtype(rho0.dtype, jnp.complexfloating):
-        with jax.numpy_dtype_promotion("standard"):
-            rho0 = rho0.astype(jnp.result_type(rho0.dtype, jnp.complex64))
-    if opt_state is None:
-        with jax.numpy_dtype_promotion("standard"):
-            opt_state = optimizer.init(u_dyn)
-    opt_state = jax.tree.map(lambda a: jnp.array(a, a.dtype) if eqx.is_array(a) else a, opt_state)
+    if state is None:
+        if rho0 is None:
+            _check_inside(constraints, params)
+            u_dyn = eqx.filter(unconstrain(constraints, params), eqx.is_inexact_array)
+            shape = jax.eval_shape(lambda v: objective(v, None)[1][0].rho, u_dyn)
+            n = shape.shape[-1]
+            rho0 = jnp.broadcast_to(jnp.eye(n, dtype=shape.dtype) / n, shape.shape)
+        state = optimize_init(params, optimizer, rho0, constraints=constraints, opt_state=opt_state)
+    successful = result_codes(RESULTS.successful)
+    nonfinite_code = result_codes(RESULTS.nonfinite)
 
     @eqx.filter_jit
     @eqx.debug.assert_max_traces(max_traces=1)
@@ -525,10 +668,10 @@ def optimize(
             )
         grad_norm = optax.tree.norm(grads)
         codes = result_codes(sol.result)
-        solved = jnp.all(codes == result_codes(RESULTS.successful))
+        solved = jnp.all(codes == successful)
         finite = jnp.isfinite(value) & jnp.isfinite(grad_norm)
         ok = solved & finite
-        nonfinite = jnp.where(finite, 0, result_codes(RESULTS.nonfinite))
+        nonfinite = jnp.where(finite, 0, nonfinite_code)
         status = jnp.where(solved, nonfinite, _first_failure(codes)).astype(jnp.int32)
 
         extra = {}
@@ -551,15 +694,7 @@ def optimize(
         record = (value, grad_norm, x, status, jnp.max(sol.stats.residual), ok)
         return new, record
 
-    carry = _Carry(
-        u=u_dyn,
-        opt_state=opt_state,
-        rho0=rho0,
-        anchor=u_dyn,
-        delta=jax.tree.map(jnp.zeros_like, u_dyn),
-        scale=jnp.ones((), jnp.asarray(1.0).dtype),
-    )
-
+    carry = _Carry(state.u, state.opt_state, state.rho, state.anchor, state.delta, state.scale)
     if progress is True:
         report = _printer(print_every)
     elif callable(progress):
@@ -567,25 +702,37 @@ def optimize(
     else:
         report = None
 
+    k, calm, failures = int(state.step), int(state.calm), int(state.failures)
+    last_good, reason = float(state.last_good), str(state.reason) if state.finished else ""
     records = []
-    reason = "max_steps"
-    last_good = None
-    calm = 0  # consecutive successful steps meeting a convergence test
-    failures = 0  # consecutive failed steps
-    for k in range(steps):
+
+    def snapshot() -> OptimizeState:
+        return OptimizeState(
+            u=carry.u,
+            opt_state=carry.opt_state,
+            rho=carry.rho0,
+            anchor=carry.anchor,
+            delta=carry.delta,
+            scale=carry.scale,
+            step=k,
+            calm=calm,
+            failures=failures,
+            last_good=last_good,
+            reason=reason,
+            history=_extend(state.history, records),
+        )
+
+    while not reason and k < steps:
         carry, record = step(carry)
-        value, grad_norm, x, status, residual, ok = jax.device_get(record)
-        records.append((value, grad_norm, x, status, residual, ok))
+        value, grad_norm, x, status, residual, ok = record = jax.device_get(record)
+        records.append(record)
         value, grad_norm, ok = float(value), float(grad_norm), bool(ok)
-        stop_requested = False
-        if report is not None:
-            info = OptimizeStep(k, value, grad_norm, x, int(status), float(residual), ok)
-            stop_requested = bool(report(info))
+        k += 1
         if ok:
             failures = 0
             loss_calm = (
                 rtol is not None
-                and last_good is not None
+                and not math.isnan(last_good)
                 and abs(value - last_good) <= atol + rtol * abs(value)
             )
             grad_calm = gtol is not None and grad_norm <= gtol
@@ -593,24 +740,24 @@ def optimize(
             last_good = value
             if calm >= patience:
                 reason = "grad_converged" if grad_calm else "loss_converged"
-                break
         else:
             failures += 1
             calm = 0
-            if k == 0:
+            if k == 1:
                 reason = "initial_failure"
-                break
-            if on_failure == "stop":
+            elif on_failure == "stop":
                 reason = "failure"
-                break
-            if failures >= max_failures:
+            elif failures >= max_failures:
                 reason = "too_many_failures"
-                break
-        if stop_requested:
-            reason = "callback"
-            break
+        if report is not None:
+            info = OptimizeStep(k - 1, value, grad_norm, x, int(status), float(residual), ok)
+            if report(dataclasses.replace(info, snapshot=snapshot)) and not reason:
+                reason = "callback"
+    if not reason:
+        reason = "max_steps"
 
-    history = _stack_history(records)
+    state = snapshot()
+    history = state.history
     accepted = history.accepted
     if np.any(accepted):
         masked = np.where(accepted, history.loss, np.inf)
@@ -628,21 +775,9 @@ def optimize(
         opt_state=carry.opt_state,
         rho=carry.rho0,
         history=history,
-        num_steps=len(records),
+        state=state,
+        num_steps=k,
         reason=reason,
-    )
-
-
-def _stack_history(host) -> OptimizeHistory:
-    stack = lambda i: np.stack([r[i] for r in host])  # noqa: E731
-    params = jax.tree.map(lambda *xs: np.stack(xs), *[r[2] for r in host])
-    return OptimizeHistory(
-        loss=stack(0),
-        grad_norm=stack(1),
-        params=params,
-        status=stack(3).astype(np.int32),
-        residual=stack(4),
-        accepted=stack(5).astype(bool),
     )
 
 

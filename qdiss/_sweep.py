@@ -34,6 +34,13 @@ as a ``NamedSharding`` over a one-axis ``Mesh`` of the devices, reshaped to (D, 
 lineax rejects the sharding-annotated array types it produces.) The padding is stripped on
 the way out.
 
+**Blocks and resuming.** With ``block_size`` the flattened grid is computed in blocks of that
+many points, one :func:`sweep` evaluation each (same shape, compiled once), with
+``callback(state)`` after each: a :class:`SweepState` holding the values, status and residual
+computed so far (``NOT_COMPUTED`` = −1 elsewhere). ``sweep(..., state=state)`` computes only the
+blocks not done, and gives bit for bit the numbers of an uninterrupted sweep (the blocks, hence
+the vmapped batches, are the same); ``qdiss run`` saves the state after every block.
+
 **Iterative solvers.** A vmapped ``Krylov`` or ``Evolve`` solve iterates until its slowest point
 has converged, with every point of the chunk paying for each iteration: points of very different
 difficulty (e.g. across a phase transition) are cheaper with a small ``chunk_size`` (1 makes
@@ -73,10 +80,38 @@ from jaxtyping import PyTree
 
 from ._solution import RESULTS, SteadyStateSolution, result_codes, result_name
 
-__all__ = ["SweepResult", "grid_points", "sweep"]
+__all__ = ["NOT_COMPUTED", "SweepResult", "SweepState", "grid_points", "sweep"]
 
 _AXIS = "points"
 _NONFINITE = int(result_codes(RESULTS.nonfinite))
+NOT_COMPUTED = -1  # the status of a point not computed yet
+
+
+@dataclasses.dataclass
+class SweepState:
+    """Where a :func:`sweep` stands: pass it back as ``sweep(..., state=state)`` (same ``fn``,
+    ``axes`` and devices) to compute the blocks not done yet; the result is exactly (bit for
+    bit) that of an uninterrupted sweep, since the blocks are the same.
+
+    - ``block_size``: points per block (a multiple of the device count; fixed for the run).
+    - ``values``: ``fn``'s values as computed, each leaf ``(N, ...)`` over the flattened grid
+      (NaN where not computed yet); None before the first block.
+    - ``status``: ``(N,)`` result codes, ``NOT_COMPUTED`` (−1) where not computed yet.
+    - ``residual``: ``(N,)`` relative residuals (NaN where none).
+    """
+
+    block_size: int
+    values: PyTree
+    status: np.ndarray
+    residual: np.ndarray
+
+    @property
+    def done(self) -> np.ndarray:
+        return self.status != NOT_COMPUTED
+
+    @property
+    def complete(self) -> bool:
+        return bool(np.all(self.done))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +126,7 @@ class SweepResult:
     - ``residual``: the steady-state relative residual of each point (NaN where ``fn`` returns
       no solution or the point was not evaluated).
     - ``num_devices``, ``chunk_size``: how the sweep ran.
+    - ``state``: the :class:`SweepState` (to resume a sweep stopped by its callback).
     """
 
     names: tuple[str, ...]
@@ -101,6 +137,12 @@ class SweepResult:
     residual: np.ndarray
     num_devices: int
     chunk_size: int | None
+    state: SweepState | None = None
+
+    @property
+    def complete(self) -> bool:
+        """False if the callback stopped the sweep before every point was computed."""
+        return bool(np.all(self.status != NOT_COMPUTED))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -121,13 +163,14 @@ class SweepResult:
 
     def status_names(self) -> np.ndarray:
         """The status of each point by name (an array of strings of the grid shape)."""
-        names = {int(c): result_name(int(c)) for c in np.unique(self.status)}
+        names = {int(c): _status_name(int(c)) for c in np.unique(self.status)}
         return np.vectorize(names.__getitem__, otypes=[object])(self.status)
 
     def failures(self) -> list[dict[str, Any]]:
         """Every failed point as ``{axis name: coordinate, ..., "status": name}``."""
         out = []
-        for index in zip(*np.nonzero(~self.succeeded), strict=True):
+        failed = ~self.succeeded & (self.status != NOT_COMPUTED)
+        for index in zip(*np.nonzero(failed), strict=True):
             point = {
                 name: self.coords[name][i].item() for name, i in zip(self.names, index, strict=True)
             }
@@ -148,13 +191,17 @@ class SweepResult:
     def __str__(self) -> str:
         grid = " × ".join(f"{name} ({len(self.coords[name])})" for name in self.names)
         line = f"SweepResult over {grid}: {self.num_succeeded}/{self.size} successful"
-        failed = Counter(result_name(int(c)) for c in self.status.ravel() if c != 0)
+        failed = Counter(_status_name(int(c)) for c in self.status.ravel() if c != 0)
         if failed:
             line += "; failed: " + ", ".join(f"{n} ×{k}" for n, k in sorted(failed.items()))
         return line + f" (on {self.num_devices} device{'s' * (self.num_devices != 1)})"
 
     def __repr__(self) -> str:
         return self.__str__()
+
+
+def _status_name(code: int) -> str:
+    return "not_computed" if code == NOT_COMPUTED else result_name(code)
 
 
 def grid_points(axes: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, np.ndarray], dict]:
@@ -240,12 +287,23 @@ def _to_host(x) -> np.ndarray:
     return np.asarray(x)
 
 
+def _block_index(index: np.ndarray, start: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """The grid positions of the block at ``start`` and the points it evaluates, padded to
+    ``block`` by repeating its last point (so that every block has one shape)."""
+    where = np.arange(start, min(start + block, index.size))
+    points = index[where]
+    return where, np.concatenate([points, np.full(block - points.size, points[-1])])
+
+
 def sweep(
     fn: Callable[[dict], Any],
     axes: Mapping[str, Any],
     *,
     chunk_size: int | None = 32,
     devices: Sequence[jax.Device] | None = None,
+    block_size: int | None = None,
+    state: SweepState | None = None,
+    callback: Callable[[SweepState], Any] | None = None,
 ) -> SweepResult:
     r"""Evaluate ``fn`` on the outer-product grid of ``axes``; see the module docstring.
 
@@ -260,11 +318,22 @@ def sweep(
       sweep in chunks of 32 ran (see benchmarks/README.md), hence the default.
     - ``devices``: the devices to shard over (default ``jax.devices()``: every device of every
       process).
+    - ``block_size``: the flattened grid is computed in blocks of this many points (rounded up
+      to a multiple of the device count; the last block is padded by repeating its last point,
+      so that every block is compiled once), one block after another, with ``callback`` called
+      after each; default None: the whole grid is one block.
+    - ``state``: a :class:`SweepState` to resume (``result.state``, or the one a callback
+      received): only its blocks not done yet are computed, with its ``block_size``.
+    - ``callback``: ``callback(state)`` after every block (to save the state, show progress);
+      if it returns True the sweep stops there, its points not computed marked ``NOT_COMPUTED``.
+      The state is the sweep's own, filled in place by later blocks: save or copy it there.
 
     **Returns:** a :class:`SweepResult`.
     """
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"`chunk_size` must be a positive integer or None; got {chunk_size!r}.")
+    if block_size is not None and (not isinstance(block_size, int) or block_size < 1):
+        raise ValueError(f"`block_size` must be a positive integer or None; got {block_size!r}.")
     names, coords, flat = grid_points(axes)
     devices = list(jax.devices() if devices is None else devices)
     if not devices:
@@ -275,50 +344,80 @@ def sweep(
     if not np.any(finite):
         raise ValueError("No point of the grid has finite coordinates: nothing to evaluate.")
     stand_in = int(np.argmax(finite))  # evaluated in place of points with non-finite coordinates
-    num = len(devices)
-    padded = -(-size // num) * num
     index = np.where(finite, np.arange(size), stand_in)
-    index = np.concatenate([index, np.full(padded - size, index[-1])])  # pad: repeat a point
+    num = len(devices)
+    if state is None:
+        block = size if block_size is None else min(block_size, size)
+        block = -(-block // num) * num
+        state = SweepState(
+            block, None, np.full(size, NOT_COMPUTED, np.int32), np.full(size, np.nan)
+        )
+    else:
+        if state.status.shape != (size,) or state.block_size % num:
+            raise ValueError("`state` belongs to a sweep over another grid or device count.")
+        state = dataclasses.replace(
+            state,
+            values=jax.tree.map(np.array, state.values),
+            status=np.array(state.status),
+            residual=np.array(state.residual),
+        )
+    block = state.block_size
 
     mesh = Mesh(np.asarray(devices), (_AXIS,))
     sharding = NamedSharding(mesh, PartitionSpec(_AXIS))
-    points = {}
-    for name, values in flat.items():
-        dtype = jnp.asarray(values).dtype  # the dtype JAX gives (float64 only with x64)
-        host = values[index].astype(dtype).reshape(num, padded // num)
-        points[name] = jax.make_array_from_callback(
-            host.shape, sharding, lambda i, host=host: host[i]
-        )
+    dtypes = {name: jnp.asarray(values).dtype for name, values in flat.items()}  # JAX's dtype
 
-    raw, status, residual = _evaluate(fn, mesh, chunk_size, points)
-
-    def unpad(x):
+    def to_host(x):
         x = _to_host(x)
-        return x.reshape((padded,) + x.shape[2:])[:size]
+        return x.reshape((block,) + x.shape[2:])
 
-    raw = jax.tree.map(unpad, raw)
-    status = unpad(status)
-    residual = unpad(residual).astype(np.float64)
-    status = np.where(finite, status, _NONFINITE).astype(np.int32)
-    residual = np.where(finite, residual, np.nan)
-    ok = status == 0
+    for start in range(0, size, block):
+        where, points_index = _block_index(index, start, block)
+        if state.done[where].all():
+            continue
+        points = {}
+        for name, values in flat.items():
+            host = values[points_index].astype(dtypes[name]).reshape(num, block // num)
+            points[name] = jax.make_array_from_callback(
+                host.shape, sharding, lambda i, host=host: host[i]
+            )
+        raw, status, residual = jax.tree.map(to_host, _evaluate(fn, mesh, chunk_size, points))
+        if state.values is None:
+            state.values = jax.tree.map(
+                lambda x: np.full(
+                    (size,) + x.shape[1:],
+                    np.nan if np.issubdtype(x.dtype, np.inexact) else 0,
+                    x.dtype,
+                ),
+                raw,
+            )
+        n = where.size
+        for leaf, new in zip(jax.tree.leaves(state.values), jax.tree.leaves(raw), strict=True):
+            leaf[where] = new[:n]
+            if np.issubdtype(leaf.dtype, np.inexact):
+                leaf[where[~finite[where]]] = np.nan  # nothing computed there
+        state.status[where] = np.where(finite[where], status[:n], _NONFINITE)
+        state.residual[where] = np.where(finite[where], residual[:n], np.nan)
+        if callback is not None and callback(state):
+            break
 
     shape = tuple(len(coords[name]) for name in names)
+    ok = state.status == 0
 
     def to_grid(x, mask_failed: bool):
         x = np.array(x)
-        if np.issubdtype(x.dtype, np.inexact):
-            bad = ~(ok if mask_failed else finite)
-            x[bad] = np.nan
+        if mask_failed and np.issubdtype(x.dtype, np.inexact):
+            x[~ok] = np.nan
         return x.reshape(shape + x.shape[1:])
 
     return SweepResult(
         names=names,
         coords=coords,
-        values=jax.tree.map(lambda x: to_grid(x, True), raw),
-        raw_values=jax.tree.map(lambda x: to_grid(x, False), raw),
-        status=status.reshape(shape),
-        residual=residual.reshape(shape),
+        values=jax.tree.map(lambda x: to_grid(x, True), state.values),
+        raw_values=jax.tree.map(lambda x: to_grid(x, False), state.values),
+        status=state.status.reshape(shape).copy(),
+        residual=state.residual.reshape(shape).astype(np.float64),
         num_devices=num,
         chunk_size=chunk_size,
+        state=state,
     )

@@ -270,6 +270,15 @@ def test_bench_dry_run_and_missing_scripts(capsys, tmp_path):
     assert "not found" in err and "source repository" in err
 
 
+def test_benchmark_suite_runs_as_a_script_outside_the_package():
+    script = ROOT / "benchmarks" / "run_all.py"
+    args = [sys.executable, str(script), "--dry-run", "--only", "sweep", "fails_safely"]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "sweep.py --grid 8" in out.stdout and "steady_state.py" not in out.stdout
+    assert "steady_state.py" not in (ROOT / "qdiss" / "cli" / "_bench.py").read_text()
+
+
 def test_version(capsys):
     assert cli_main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"qdiss {qdiss.__version__}"

@@ -464,6 +464,70 @@ def test_resume_continues_the_same_run():
     np.testing.assert_allclose(joined, full.history.params["up"], rtol=1e-13)
 
 
+def _same_tree(a, b):
+    leaves_a, tree_a = jax.tree.flatten(a)
+    leaves_b, tree_b = jax.tree.flatten(b)
+    assert tree_a == tree_b
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        if isinstance(x, str):
+            assert x == y
+        else:
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.parametrize("case", ["adam", "backtracking"])
+def test_resumed_state_continues_bit_for_bit(case):
+    # Run 10 steps; run 4 (stopped by the callback), save the state leaf by leaf as numpy,
+    # rebuild it on the structure of optimize_init's state, continue to 10: identical runs.
+    if case == "adam":
+        loss, x0, opt, stop = closed_form_loss, {"up": 2.0}, optax.adam(0.1), 3
+    else:  # SGD with momentum crossing the failing band: stop right after a failure
+        loss, x0, opt, stop = banded_loss, {"x": 0.1}, optax.sgd(2.0, momentum=0.8), None
+    steps = 10 if case == "adam" else 30
+    full = optimize(loss, x0, opt, steps, rtol=None)
+    if stop is None:
+        stop = int(np.nonzero(~full.history.accepted)[0][0])
+        assert full.history.accepted[stop - 1] and not full.history.accepted[stop]
+    first = optimize(loss, x0, opt, steps, rtol=None, progress=lambda info: info.step == stop)
+    assert first.reason == "callback" and first.num_steps == stop + 1
+    saved = [np.asarray(leaf) for leaf in jax.tree.leaves(first.state)]
+    template = qdiss.optimize_init(x0, opt, np.eye(2) / 2)
+    leaves, treedef = jax.tree.flatten(template)
+    restored = [
+        type(t)(s.item()) if isinstance(t, (int, float, str)) else s
+        for t, s in zip(leaves, saved, strict=True)
+    ]
+    state = jax.tree.unflatten(treedef, restored)
+    second = optimize(loss, x0, opt, steps, rtol=None, state=state)
+    assert second.reason == full.reason == "max_steps" and second.num_steps == steps
+    _same_tree(second.history, full.history)
+    _same_tree(
+        (second.params, second.opt_state, second.rho), (full.params, full.opt_state, full.rho)
+    )
+    _same_tree(second.state, full.state)
+    assert second.best_step == full.best_step and second.best_loss == full.best_loss
+    # a finished run stays finished; a larger step budget continues one that hit max_steps
+    again = optimize(loss, x0, opt, steps, rtol=None, state=full.state)
+    assert again.num_steps == steps and again.reason == "max_steps"
+    more = optimize(loss, x0, opt, steps + 2, rtol=None, state=full.state)
+    assert more.num_steps == steps + 2
+
+
+def test_resumed_converged_or_failed_run_takes_no_step():
+    res = optimize(banded_loss, {"x": 0.33}, optax.sgd(1.0), 10)
+    assert res.reason == "initial_failure" and res.state.finished
+    again = optimize(banded_loss, {"x": 0.33}, optax.sgd(1.0), 10, state=res.state)
+    assert again.reason == "initial_failure" and again.num_steps == 1
+    # a failure after a resume is not a failure at the start: it backtracks
+    res = optimize(banded_loss, {"x": 0.1}, optax.sgd(2.0, momentum=0.8), 30, rtol=None)
+    k = int(np.nonzero(~res.history.accepted)[0][0])
+    part = optimize(banded_loss, {"x": 0.1}, optax.sgd(2.0, momentum=0.8), k, rtol=None)
+    rest = optimize(
+        banded_loss, {"x": 0.1}, optax.sgd(2.0, momentum=0.8), 30, rtol=None, state=part.state
+    )
+    assert rest.reason == "max_steps" and not rest.history.accepted[k]
+
+
 def test_batched_solutions():
     # Two solves per step (vmapped): both must succeed; the warm start is (2, 2, 2).
     downs = jnp.array([1.0, 3.0])

@@ -90,7 +90,7 @@ def _run_parser(sub) -> argparse.ArgumentParser:
         type=float,
         default=30.0,
         help="save an optimisation at least this often when its task has no checkpoint_every "
-        "(default 30; each save costs a recompilation)",
+        "(default 30)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     return p

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._context import label_with_unit
+from ._context import label_with_unit as unit_label
 from ._store import load_json, load_npz
 
 __all__ = ["colour_scale", "plot_task"]
@@ -18,49 +18,54 @@ __all__ = ["colour_scale", "plot_task"]
 _FAILED = "#d62728"
 
 
-def _pyplot():
+def plot_task(results_dir: Path, task, title: str) -> list[Path]:
+    """Plot the saved results of ``task``; returns the files written."""
+    meta = load_json(Path(results_dir) / f"{task.name}.json")
+    arrays = load_npz(Path(results_dir) / f"{task.name}.npz")
+    if meta is None or arrays is None or task.kind not in ("sweep", "optimize"):
+        return []
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    return plt
-
-
-def plot_task(results_dir: Path, task, title: str) -> list[Path]:
-    """Plot the saved results of ``task``; returns the files written."""
-    meta = load_json(Path(results_dir) / f"{task.name}.json")
-    arrays = load_npz(Path(results_dir) / f"{task.name}.npz")
-    if meta is None or arrays is None:
-        return []
-    if task.kind == "sweep":
-        if len(meta["axes"]) == 2:
-            return [
-                _heatmap(results_dir, task.name, meta, arrays, m, title) for m in meta["merits"]
-            ]
-        return [_lines(results_dir, task.name, meta, arrays, title)]
+    out = Path(results_dir) / task.name
     if task.kind == "optimize":
-        return [_history(results_dir, task.name, meta, arrays, title)]
-    return []
+        figs = [(_history(plt, meta, arrays, title), f"{out}.png")]
+    elif len(meta["axes"]) == 2:
+        figs = [
+            (_heatmap(plt, meta, arrays, m, title), f"{out}.{m['name']}.png")
+            for m in meta["merits"]
+        ]
+    else:
+        figs = [(_lines(plt, meta, arrays, title), f"{out}.png")]
+    for fig, path in figs:
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return [Path(path) for _, path in figs]
 
 
-def _failure_label(meta, status) -> str:
-    names = meta["status_codes"]
-    failed = status[(status != 0) & (status != -1)]
-    kinds = sorted({names.get(str(int(c)), str(int(c))) for c in failed})
-    return f"solve failed ({', '.join(kinds)}): {failed.size}"
+def _failed(meta, status) -> tuple[np.ndarray, str]:
+    """The mask of failed points (computed, not successful) and their legend label."""
+    bad = (status != 0) & (status != -1)
+    kinds = sorted({meta["status_codes"].get(str(int(c)), str(int(c))) for c in status[bad]})
+    return bad, f"solve failed ({', '.join(kinds)}): {int(bad.sum())}"
 
 
-def _marker(meta, axes_meta):
-    """The sweep's base point (e.g. the optimum it starts from), if it lies on the axes."""
-    point = []
-    for axis in axes_meta:
-        value = np.asarray(meta["parameters"].get(axis["parameter"]), dtype=float)
-        if axis["index"] is not None:
-            value = value[axis["index"]]
-        point.append(float(value))
-    return point
+def _mark_on_axis(ax, x, label) -> None:
+    """Red × on the x axis at ``x`` (failed points of a line, failed optimisation steps)."""
+    ax.plot(
+        x,
+        np.zeros(x.size),
+        linestyle="none",
+        marker="x",
+        color=_FAILED,
+        markersize=8,
+        transform=ax.get_xaxis_transform(),
+        clip_on=False,
+        label=label,
+    )
 
 
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
@@ -88,45 +93,41 @@ def colour_scale(merit: dict, finite: np.ndarray) -> tuple[str, float | None]:
     return "viridis", None
 
 
-def _heatmap(results_dir, name, meta, arrays, merit, title) -> Path:
-    plt = _pyplot()
+def _heatmap(plt, meta, arrays, merit, title):
     from matplotlib.colors import Normalize, TwoSlopeNorm
 
     ax_x, ax_y = meta["axes"]
-    x, y = arrays[ax_x["key"]], arrays[ax_y["key"]]
-    z = arrays[merit["key"]]  # (x, y), NaN at failed points
+    x, y, z = arrays[ax_x["key"]], arrays[ax_y["key"]], arrays[merit["key"]]  # z NaN if failed
     status = arrays["status"]
     fig, ax = plt.subplots(figsize=(6.8, 5.4), layout="constrained")
     finite = z[np.isfinite(z)]
     cmap_name, centre = colour_scale(merit, finite)
-    cmap = plt.get_cmap(cmap_name)
     norm = None
     if centre is not None:  # diverging map centred on 0
         norm = TwoSlopeNorm(vcenter=centre, vmin=finite.min(), vmax=finite.max())
     elif merit.get("lower") is not None and finite.size:  # rounding below a declared floor
         vmin = max(merit["lower"], finite.min())
         norm = Normalize(vmin=vmin, vmax=max(vmin, finite.max()))
-    cmap = cmap.with_extremes(bad="#bdbdbd")  # failed points: grey
+    cmap = plt.get_cmap(cmap_name).with_extremes(bad="#bdbdbd")  # failed points: grey
+    log_x, log_y = ax_x["scale"] == "log", ax_y["scale"] == "log"
     mesh = ax.pcolormesh(
-        _edges(x, ax_x["scale"] == "log"),
-        _edges(y, ax_y["scale"] == "log"),
+        _edges(x, log_x),
+        _edges(y, log_y),
         np.ma.masked_invalid(z).T,
         cmap=cmap,
         norm=norm,
         shading="flat",
     )
-    fig.colorbar(mesh, ax=ax, label=label_with_unit(merit["name"], merit["unit"]))
-    bad = (status != 0) & (status != -1)
+    fig.colorbar(mesh, ax=ax, label=unit_label(merit["name"], merit["unit"]))
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    bad, label = _failed(meta, status)
     if bad.any():
-        xx, yy = np.meshgrid(x, y, indexing="ij")
+        ax.scatter(xx[bad], yy[bad], marker="x", color=_FAILED, s=30, label=label)
+    if (status == -1).any():
         ax.scatter(
-            xx[bad], yy[bad], marker="x", color=_FAILED, s=30, label=_failure_label(meta, status)
+            xx[status == -1], yy[status == -1], marker=".", color="k", s=8, label="not computed yet"
         )
-    missing = status == -1
-    if missing.any():
-        xx, yy = np.meshgrid(x, y, indexing="ij")
-        ax.scatter(xx[missing], yy[missing], marker=".", color="k", s=8, label="not computed yet")
-    mx, my = _marker(meta, [ax_x, ax_y])
+    mx, my = (_base(meta, axis) for axis in (ax_x, ax_y))  # the sweep's base point
     if meta.get("start") and x.min() <= mx <= x.max() and y.min() <= my <= y.max():
         ax.plot(
             mx,
@@ -140,38 +141,40 @@ def _heatmap(results_dir, name, meta, arrays, merit, title) -> Path:
         )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
-    ax.set_xlabel(label_with_unit(ax_x["label"], ax_x["unit"]))
-    ax.set_ylabel(label_with_unit(ax_y["label"], ax_y["unit"]))
-    if ax_x["scale"] == "log":
-        ax.set_xscale("log")
-    if ax_y["scale"] == "log":
-        ax.set_yscale("log")
+    ax.set_xlabel(unit_label(ax_x["label"], ax_x["unit"]))
+    ax.set_ylabel(unit_label(ax_y["label"], ax_y["unit"]))
+    ax.set_xscale("log" if log_x else "linear")
+    ax.set_yscale("log" if log_y else "linear")
     ax.set_title(f"{title}\n{merit['name']} of the steady state ({meta['model']})", fontsize=10)
-    path = Path(results_dir) / f"{name}.{merit['name']}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def _lines(results_dir, name, meta, arrays, title) -> Path:
+def _base(meta, axis) -> float:
+    value = np.asarray(meta["parameters"].get(axis["parameter"]), dtype=float)
+    return float(value if axis["index"] is None else value[axis["index"]])
+
+
+def _lines(plt, meta, arrays, title):
     """One panel per unit: figures of merit with the same unit share a panel (e.g. an exact
     value and its closed form), each as a line with a legend."""
-    plt = _pyplot()
     (axis,) = meta["axes"]
     x = arrays[axis["key"]]
-    status = arrays["status"]
-    bad = (status != 0) & (status != -1)
+    bad, label = _failed(meta, arrays["status"])
     groups: dict = {}
     for merit in meta["merits"]:
         groups.setdefault(merit["unit"], []).append(merit)
     fig, axes = plt.subplots(
-        len(groups), 1, figsize=(6.8, 2.2 + 2.2 * len(groups)), sharex=True, layout="constrained"
+        len(groups),
+        1,
+        figsize=(6.8, 2.2 + 2.2 * len(groups)),
+        sharex=True,
+        layout="constrained",
+        squeeze=False,
     )
-    axes = np.atleast_1d(axes)
+    axes = axes[:, 0]
     styles = [("o", "-"), ("s", "--"), ("^", ":"), ("d", "-.")]
     for ax, (unit, merits) in zip(axes, groups.items(), strict=True):
-        for k, merit in enumerate(merits):
-            marker, line = styles[k % len(styles)]
+        for merit, (marker, line) in zip(merits, styles * len(merits), strict=False):
             ax.plot(
                 x,
                 arrays[merit["key"]],
@@ -182,51 +185,23 @@ def _lines(results_dir, name, meta, arrays, title) -> Path:
                 label=merit["name"],
             )
         if bad.any():
-            ax.plot(
-                x[bad],
-                np.zeros(bad.sum()),
-                linestyle="none",
-                marker="x",
-                color=_FAILED,
-                markersize=8,
-                transform=ax.get_xaxis_transform(),
-                clip_on=False,
-                label=_failure_label(meta, status),
-            )
-        ylabel = merits[0]["name"] if len(merits) == 1 else "value"
-        ax.set_ylabel(label_with_unit(ylabel, unit))
+            _mark_on_axis(ax, x[bad], label)
+        ax.set_ylabel(unit_label(merits[0]["name"] if len(merits) == 1 else "value", unit))
         if len(merits) > 1 or bad.any():
             ax.legend(loc="best", fontsize=8)
         ax.grid(alpha=0.3)
-    if axis["scale"] == "log":
-        axes[-1].set_xscale("log")
-    axes[-1].set_xlabel(label_with_unit(axis["label"], axis["unit"]))
+    axes[-1].set_xscale("log" if axis["scale"] == "log" else "linear")
+    axes[-1].set_xlabel(unit_label(axis["label"], axis["unit"]))
     axes[0].set_title(f"{title}\nsteady state of {meta['model']}", fontsize=10)
-    path = Path(results_dir) / f"{name}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def _history(results_dir, name, meta, arrays, title) -> Path:
-    plt = _pyplot()
-    step = arrays["step"]
-    objective = arrays["objective"]
-    accepted = arrays["accepted"]
+def _history(plt, meta, arrays, title):
+    step, objective, ok = arrays["step"], arrays["objective"], arrays["accepted"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.8, 6.4), sharex=True, layout="constrained")
-    ok = accepted
     top.plot(step[ok], objective[ok], color="#1f77b4", marker=".", markersize=3, linewidth=1.2)
     if (~ok).any():
-        top.plot(
-            step[~ok],
-            np.zeros((~ok).sum()),
-            linestyle="none",
-            marker="x",
-            color=_FAILED,
-            transform=top.get_xaxis_transform(),
-            clip_on=False,
-            label=f"failed step (update rejected): {(~ok).sum()}",
-        )
+        _mark_on_axis(top, step[~ok], f"failed step (update rejected): {(~ok).sum()}")
     best = meta.get("best_step", -1)
     if best is not None and best >= 0:
         top.plot(
@@ -241,24 +216,21 @@ def _history(results_dir, name, meta, arrays, title) -> Path:
         )
     if top.get_legend_handles_labels()[0]:
         top.legend(loc="best", fontsize=8)
-    top.set_ylabel(label_with_unit(meta["objective"], meta["objective_unit"]))
+    top.set_ylabel(unit_label(meta["objective"], meta["objective_unit"]))
     goal = "maximised" if meta["goal"] == "maximize" else "minimised"
     top.set_title(f"{title}\n{meta['objective']} {goal} by {meta['optimizer']}", fontsize=10)
     top.grid(alpha=0.3)
     lines = 0
     for var in meta["variables"]:
         values = arrays[var["key"]].reshape(step.size, -1)
+        unit = var["unit"]
+        suffix = "" if unit is None else (" (dimensionless)" if unit == "" else f" [{unit}]")
         for j in range(values.shape[1]):
             label = var["label"] if values.shape[1] == 1 else f"{var['label']}[{j}]"
-            unit = var["unit"]
-            suffix = "" if unit is None else (" (dimensionless)" if unit == "" else f" [{unit}]")
             bottom.plot(step, values[:, j], linewidth=1.4, label=label + suffix)
             lines += 1
     bottom.set_xlabel("optimisation step")
     bottom.set_ylabel("parameter value")
     bottom.grid(alpha=0.3)
     bottom.legend(loc="best", fontsize=8, ncol=1 if lines <= 5 else 2)
-    path = Path(results_dir) / f"{name}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig

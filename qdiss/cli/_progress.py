@@ -34,6 +34,11 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
 
+    def to(self, n: int) -> None:
+        """Move the bar to ``n`` items done."""
+        if self.bar is not None:
+            self.bar.update(n - self.bar.n)
+
     def note(self, text: str) -> None:
         if self.bar is not None:
             self.bar.set_postfix_str(text, refresh=False)

@@ -15,24 +15,17 @@ from ._study import Study
 __all__ = ["run_study"]
 
 
-def _setup_jax():
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    return jax
-
-
 def environment() -> dict:
     import jax
 
     import qdiss
 
-    device = jax.devices()[0]
+    device, devices = jax.devices()[0], jax.devices()
     return {
         "qdiss": qdiss.__version__,
         "jax": jax.__version__,
         "backend": jax.default_backend(),
-        "devices": [f"{d.platform}:{d.id} ({d.device_kind})" for d in jax.devices()],
+        "devices": [f"{d.platform}:{d.id} ({d.device_kind})" for d in devices],
         "device": f"{device.platform} ({device.device_kind})",
     }
 
@@ -48,7 +41,9 @@ def run_study(
 ) -> int:
     """Run every task of ``study``; returns the exit status (0, or 1 if a task failed)."""
     started = time.perf_counter()
-    _setup_jax()
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
     import qdiss
 
     from ._build import real_dtype

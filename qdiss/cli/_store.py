@@ -17,7 +17,16 @@ import numpy as np
 
 from ._errors import UsageError
 
-__all__ = ["ResultsDir", "atomic_write", "fingerprint", "load_npz", "to_json"]
+__all__ = [
+    "ResultsDir",
+    "atomic_write",
+    "fingerprint",
+    "load_npz",
+    "load_tree",
+    "task_meta",
+    "to_json",
+    "tree_arrays",
+]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -84,6 +93,32 @@ def load_npz(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
+def tree_arrays(tree) -> dict[str, np.ndarray]:
+    """The leaves of a pytree as ``{"leaf.<i>": array}``, to save with :func:`save_npz`."""
+    import jax
+
+    return {f"leaf.{i}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(tree))}
+
+
+def load_tree(saved: dict, template):
+    """The pytree saved by :func:`tree_arrays`, rebuilt on ``template``'s structure (None if the
+    leaves do not fit it): Python numbers and strings come back as such, JAX arrays as JAX
+    arrays and numpy arrays as numpy arrays, each with its saved dtype and bits."""
+    import jax
+
+    leaves, treedef = jax.tree.flatten(template)
+    keys = [f"leaf.{i}" for i in range(len(leaves) + 1)]
+    if any(k not in saved for k in keys[:-1]) or keys[-1] in saved:
+        return None
+    out = []
+    for leaf, key in zip(leaves, keys, strict=False):
+        if isinstance(leaf, (bool, int, float, str)):
+            out.append(type(leaf)(saved[key].item()))
+        else:
+            out.append(jax.numpy.asarray(saved[key]) if isinstance(leaf, jax.Array) else saved[key])
+    return jax.tree.unflatten(treedef, out)
+
+
 def load_json(path: Path) -> dict | None:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -95,6 +130,16 @@ def fingerprint(value: Any) -> str:
     """A short hash of what a task's results depend on (to refuse mixing different runs)."""
     text = json.dumps(to_json(value), sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def task_meta(ctx, task, params: dict, fp: str, complete: bool, **rest) -> dict:
+    """The head of a task's ``.json``: what ran (model, solver, precision, parameters) and
+    whether it is complete, followed by the task's own entries ``rest``."""
+    study = ctx.study
+    head = {"task": task.name, "kind": task.kind, "complete": complete, "fingerprint": fp}
+    head |= {"model": study.model.key, "solver": study.solver}
+    head |= {"solver_options": study.solver_options, "precision": study.precision}
+    return head | {"parameters": params, "start": task.start} | rest
 
 
 class ResultsDir:

@@ -13,19 +13,14 @@ import numpy as np
 from ._build import build_model
 from ._context import Context, format_value
 from ._merits import resolve
-from ._store import load_json, save_json
+from ._store import load_json, save_json, task_meta
 
 __all__ = ["run_steady"]
 
 
 def _stats(sol) -> dict:
-    out = {}
-    stats = sol.stats
-    for f in dataclasses.fields(stats):
-        value = getattr(stats, f.name)
-        if eqx.is_array(value):
-            out[f.name] = np.asarray(value)
-    return out
+    fields = ((f.name, getattr(sol.stats, f.name)) for f in dataclasses.fields(sol.stats))
+    return {name: np.asarray(value) for name, value in fields if eqx.is_array(value)}
 
 
 def run_steady(ctx: Context, task) -> bool:
@@ -47,6 +42,8 @@ def run_steady(ctx: Context, task) -> bool:
 
 def _compute(ctx: Context, task, params: dict, fp: str) -> dict:
     import qdiss
+
+    from .._solution import result_codes, result_message, result_name
 
     study = ctx.study
     entry = study.model
@@ -75,33 +72,27 @@ def _compute(ctx: Context, task, params: dict, fp: str) -> dict:
         vals, sol = eqx.filter_jit(values)(arrays)
         gradients = None
     vals = np.asarray(vals)
-    from .._solution import result_codes, result_message, result_name
-
     code = int(result_codes(sol.result))
 
-    return {
-        "task": task.name,
-        "kind": "steady",
-        "complete": True,
-        "fingerprint": fp,
-        "model": entry.key,
-        "solver": study.solver,
-        "solver_options": study.solver_options,
-        "precision": study.precision,
-        "parameters": {k: v for k, v in params.items()},
-        "units": {k: ctx.unit(k) for k in params} | {m: ctx.merit_unit(m) for m in task.merits},
-        "status": result_name(code),
-        "status_code": code,
-        "succeeded": code == 0,
-        "message": result_message(code),
-        "residual": float(np.asarray(sol.stats.residual)),
-        "stats": _stats(sol),
-        "merits": {
+    return task_meta(
+        ctx,
+        task,
+        params,
+        fp,
+        True,
+        units={k: ctx.unit(k) for k in params} | {m: ctx.merit_unit(m) for m in task.merits},
+        status=result_name(code),
+        status_code=code,
+        succeeded=code == 0,
+        message=result_message(code),
+        residual=float(np.asarray(sol.stats.residual)),
+        stats=_stats(sol),
+        merits={
             m.name: {"value": float(v), "description": m.description, "source": m.source}
             for m, v in zip(merits, vals, strict=True)
         },
-        "gradients": gradients,
-    }
+        gradients=gradients,
+    )
 
 
 def _print(ctx: Context, task, saved: dict) -> None:
