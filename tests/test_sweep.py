@@ -9,10 +9,14 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from magnon_reference import (
+    magnon_qubits_lindbladian,
+    markov_chain_concurrence,
+    x_state_concurrence,
+)
 
 import qdiss
 from qdiss._sweep import SweepResult, grid_points, sweep
-from qdiss.cli import magnon_qubits_lindbladian, markov_chain_concurrence, x_state_concurrence
 
 RATE = [0.12, 0.92]
 MU = [0.17, -1.35]
