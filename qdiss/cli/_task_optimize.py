@@ -53,7 +53,7 @@ _REASONS = {
 }
 
 
-def _bijection(task, label):
+def _bijection(task, label, entry):
     import qdiss
 
     name = parse_label(label)[0]
@@ -61,7 +61,7 @@ def _bijection(task, label):
         lo, hi = task.bounds[label]
     elif name in task.bounds:
         lo, hi = task.bounds[name]
-    elif parameter_domain(name):
+    elif parameter_domain(entry, name):
         return qdiss.positive()
     else:
         return None
@@ -172,7 +172,7 @@ def run_optimize(ctx: Context, task) -> bool:
     params = ctx.base_parameters(task)
     fp = ctx.fingerprint(task, params)
     labels = list(task.parameters)
-    constraints = {label: _bijection(task, label) for label in labels}
+    constraints = {label: _bijection(task, label, entry) for label in labels}
     sign = -1.0 if task.goal == "maximize" else 1.0
     optimizer = _optimizer(task)
 
