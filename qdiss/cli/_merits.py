@@ -66,76 +66,48 @@ class Merit:
     lower: float | None = None
 
 
-def _bipartite(fn):
-    def merit(model, L, rho):
-        return fn(rho, tuple(L.dims), 0)
-
-    return merit
-
-
-def _of_rho(fn):
-    return lambda model, L, rho: fn(rho)
-
-
 def _first_line(obj) -> str:
     doc = inspect.getdoc(obj) or ""
     return doc.strip().split("\n\n")[0].replace("\n", " ")
 
 
+def _generic(name, fn, description, unit, requires=None, lower: float | None = 0.0) -> Merit:
+    """A measure of ``qdiss.measures``: ``fn(rho)``, or ``fn(rho, dims, 0)`` when it needs a
+    bipartition (first subsystem vs the rest)."""
+
+    def call(model, L, rho):
+        return fn(rho, tuple(L.dims), 0) if requires is BIPARTITE else fn(rho)
+
+    return Merit(name, call, description, _SOURCE, unit, requires, lower)
+
+
+_SOURCE = "qdiss.measures"
+_MARGIN = (
+    "λ₁ − λ₂ − λ₃ − λ₄ unclipped (two qubits): equals C where C > 0, negative and with a "
+    "gradient where C = 0 — the objective to optimise from a separable start"
+)
+_WOOTTERS = "Wootters concurrence C = max(0, λ₁ − λ₂ − λ₃ − λ₄) (two qubits)"
+_PT = "of the partial transpose (first subsystem vs the rest)"
 GENERIC: dict[str, Merit] = {
     m.name: m
     for m in [
-        Merit("purity", _of_rho(measures.purity), "tr ρ²", "qdiss.measures", "", lower=0.0),
-        Merit(
-            "von_neumann_entropy",
-            _of_rho(measures.von_neumann_entropy),
-            "S = −tr ρ ln ρ",
-            "qdiss.measures",
-            "nats",
-            lower=0.0,
-        ),
-        Merit(
-            "concurrence",
-            _of_rho(measures.concurrence),
-            "Wootters concurrence C = max(0, λ₁ − λ₂ − λ₃ − λ₄) (two qubits)",
-            "qdiss.measures",
-            "",
-            requires=TWO_QUBITS,
-            lower=0.0,
-        ),
-        Merit(
-            "concurrence_margin",
-            _of_rho(measures.concurrence_margin),
-            "λ₁ − λ₂ − λ₃ − λ₄ unclipped (two qubits): equals C where C > 0, negative and "
-            "with a gradient where C = 0 — the objective to optimise from a separable start",
-            "qdiss.measures",
-            "",
-            requires=TWO_QUBITS,
-        ),
-        Merit(
-            "negativity",
-            _bipartite(measures.negativity),
-            "N = Σ_{λ<0}|λ| of the partial transpose (first subsystem vs the rest)",
-            "qdiss.measures",
-            "",
-            requires=BIPARTITE,
-            lower=0.0,
-        ),
-        Merit(
+        _generic("purity", measures.purity, "tr ρ²", ""),
+        _generic("von_neumann_entropy", measures.von_neumann_entropy, "S = −tr ρ ln ρ", "nats"),
+        _generic("concurrence", measures.concurrence, _WOOTTERS, "", TWO_QUBITS),
+        _generic("concurrence_margin", measures.concurrence_margin, _MARGIN, "", TWO_QUBITS, None),
+        _generic("negativity", measures.negativity, f"N = Σ_{{λ<0}}|λ| {_PT}", "", BIPARTITE),
+        _generic(
             "log_negativity",
-            _bipartite(measures.log_negativity),
-            "E_N = log₂‖ρ^{T_A}‖₁ (first subsystem vs the rest)",
-            "qdiss.measures",
+            measures.log_negativity,
+            f"E_N = log₂‖ρ^{{T_A}}‖₁ {_PT}",
             "ebits",
-            requires=BIPARTITE,
-            lower=0.0,
+            BIPARTITE,
         ),
         Merit(
             "liouvillian_gap",
             lambda model, L, rho: measures.liouvillian_gap(L),
             "slowest relaxation rate −max Re λ ≠ 0 of the Liouvillian (dense: small systems)",
-            "qdiss.measures",
-            None,
+            _SOURCE,
             lower=0.0,
         ),
     ]
