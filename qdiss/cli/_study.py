@@ -266,27 +266,16 @@ class Checker:
             if k != "kind"
         }
 
-    def value(
-        self,
-        hint,
-        value,
-        field,
-        *,
-        what=None,
-        minimum=None,
-        strict=False,
-        choices=None,
-        pattern=None,
-        finite=True,
-    ):
+    def value(self, hint, value, field, *, minimum=None, strict=False, choices=None, **text):
         """A value of type ``hint`` (``str``, ``bool``, ``int``, ``float``, ``tuple[str, ...]``,
-        a ``Literal`` of strings, ``X | None``; anything else is returned as it is)."""
+        a ``Literal`` of strings, ``X | None``; anything else is returned as it is); ``text``:
+        :meth:`string`'s ``pattern`` and ``what``."""
         if typing.get_origin(hint) in (typing.Union, types.UnionType):
             (hint,) = [t for t in typing.get_args(hint) if t is not type(None)]
         if typing.get_origin(hint) is typing.Literal:
             hint, choices = str, typing.get_args(hint)
         if hint is str:
-            return self.string(value, field, choices, pattern, what)
+            return self.string(value, field, choices, **text)
         if hint is bool:
             if not isinstance(value, bool):
                 self.fail(field, f"expected `true` or `false`; got {describe(value)}")
@@ -298,7 +287,7 @@ class Checker:
                 self.fail(field, f"expected an integer ≥ {minimum}; got {value}")
             return value
         if hint is float:
-            return self.number(value, field, minimum=minimum, strict=strict, finite=finite)
+            return self.number(value, field, minimum=minimum, strict=strict)
         if hint == tuple[str, ...]:
             return self.strings(value, field)
         return value
@@ -395,7 +384,7 @@ def load_study(path, *, quick: bool = False, text: str | None = None) -> Study:
     name = check.string(data.get("name", path.stem), "name", pattern=_NAME, what=what)
     description = check.string(data.get("description", ""), "description")
     model, parameters = _load_model(check, data["model"])
-    solver, options, precision = _load_solver(check, check.table(data.get("solver", {}), "solver"))
+    solver = _load_solver(check, check.table(data.get("solver", {}), "solver"))
     units = check.table(data.get("units", {}), "units")
     for key, value in units.items():
         check.string(value, f"units.{key}", what="a unit (a string)")
@@ -404,19 +393,7 @@ def load_study(path, *, quick: bool = False, text: str | None = None) -> Study:
     tasks: list = []
     for i, raw in enumerate(data["task"]):
         tasks.append(_load_task(check, f"task[{i}]", raw, model, parameters, tasks))
-    study = Study(
-        path,
-        text,
-        name,
-        description,
-        model,
-        parameters,
-        solver,
-        options,
-        precision,
-        dict(units),
-        tasks,
-    )
+    study = Study(path, text, name, description, model, parameters, *solver, dict(units), tasks)
     _check_merits(check, study)
     return _shrink(study) if quick else study
 
