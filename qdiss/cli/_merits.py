@@ -99,7 +99,7 @@ GENERIC: dict[str, Merit] = {
         _generic(
             "log_negativity",
             measures.log_negativity,
-            f"E_N = log₂‖ρ^{{T_A}}‖₁ {_PT}",
+            "E_N = log₂‖ρ^{T_A}‖₁ (first subsystem vs the rest)",
             "ebits",
             BIPARTITE,
         ),
