@@ -11,7 +11,6 @@ import numpy as np
 from ._study import parse_label
 
 __all__ = [
-    "EXAMPLE_SIZE",
     "base_value",
     "build_kwargs",
     "build_model",

@@ -17,21 +17,8 @@ __all__ = ["STUDIES", "find_study", "print_info", "print_models", "print_studies
 STUDIES = Path(__file__).resolve().parent.parent / "studies"
 DEFAULT_STUDY = STUDIES / "default.toml"
 
-_PACKAGES = [
-    "qdiss",
-    "jax",
-    "jaxlib",
-    "equinox",
-    "lineax",
-    "diffrax",
-    "optax",
-    "dynamiqs",
-    "numpy",
-    "scipy",
-    "matplotlib",
-    "tqdm",
-    "qutip",
-]
+_PACKAGES = "qdiss jax jaxlib equinox lineax diffrax optax dynamiqs numpy scipy".split()
+_PACKAGES += ["matplotlib", "tqdm", "qutip"]  # the cli extra; QuTiP comparisons
 
 
 def default_results_dir() -> Path:
