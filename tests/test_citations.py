@@ -31,14 +31,14 @@ def test_no_file_cites_the_missing_notes():
 
 def test_no_command_line_output_cites_the_missing_notes(capsys):
     from qdiss.cli._info import shipped_studies
-    from qdiss.cli._registry import discover_models, short_name
+    from qdiss.cli._registry import model_entries
 
     outputs = []
     assert cli_main(["models"]) == 0
     outputs.append(capsys.readouterr().out)
-    entries, _ = discover_models()
+    entries = model_entries()
     for entry in entries:
-        assert cli_main(["models", short_name(entry)]) == 0
+        assert cli_main(["models", entry.short]) == 0
         outputs.append(capsys.readouterr().out)
     for path in shipped_studies():
         assert cli_main(["studies", path.stem]) == 0

@@ -17,15 +17,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import qdiss
-from qdiss.cli import (
+from magnon_reference import (
     DEFAULT_PARAMETERS,
     magnon_qubits_lindbladian,
-    main as cli_main,
     markov_chain_concurrence,
     x_state_concurrence,
 )
+
+import qdiss
+from qdiss.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "qdiss" / "studies"

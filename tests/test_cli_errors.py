@@ -294,3 +294,25 @@ def test_study_file_is_never_executed(tmp_path, capsys):
         assert "Traceback" not in capsys.readouterr().err
     assert not marker.exists()
     assert not Path(os.getcwd(), "pwned").exists()
+
+
+def test_run_without_the_cli_extra_names_it(tmp_path, capsys, monkeypatch):
+    """matplotlib and tqdm are the optional `cli` extra: without them `qdiss run` says which to
+    install (exit status 2) instead of failing at the first plot or progress bar; `--no-plots`
+    and `-q` need neither."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("matplotlib", "tqdm") else find_spec(name, *a),
+    )
+    path = tmp_path / "study.toml"
+    path.write_text(GOOD)
+    assert cli_main(["run", str(path), "--results-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "tqdm and matplotlib" in err and "qdiss[cli]" in err
+    assert not (tmp_path / "r").exists()
+    args = ["run", str(path), "--results-dir", str(tmp_path / "r"), "--no-plots", "-q"]
+    assert cli_main(args) == 0

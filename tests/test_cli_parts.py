@@ -1,4 +1,4 @@
-"""The pieces of the command line, in process: the model registry (introspection), figures of
+"""The pieces of the command line, in process: the model registry (declarations), figures of
 merit (``concurrence_margin`` against Wootters' formula in numpy, with its gradient against
 finite differences), atomic writes and JSON, quick mode, and plots of synthetic results."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -16,6 +17,7 @@ import pytest
 from test_cli import assert_png, wootters_lambdas
 
 import qdiss
+import qdiss.models
 from qdiss.cli import _merits, _registry, _store
 from qdiss.cli._build import build_model
 from qdiss.cli._study import parse_label
@@ -68,6 +70,14 @@ class _Toy(eqx.Module):
     levels: int = eqx.field(static=True)
     label: str = eqx.field(static=True)
     flag: bool = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(
+        omega="real", gamma="rate", kappa="rate", levels="int", label="str", flag="bool"
+    )
+    figures_of_merit: ClassVar[dict] = {
+        "excited_population": lambda model, rho: model.excited_population(rho),
+        "exact_excited_population": lambda model, rho: model.exact_excited_population(),
+        "moments": lambda model, rho: model.moments(),
+    }
 
     def __init__(self, omega, gamma, kappa=0.0, levels=2, label="x", flag=False):
         self.omega, self.gamma, self.kappa = (jnp.asarray(x, float) for x in (omega, gamma, kappa))
@@ -97,7 +107,7 @@ class _Toy(eqx.Module):
         return jnp.zeros(3)
 
 
-def test_parameters_are_read_from_init_and_static_fields():
+def test_parameters_are_read_from_init_and_declared_domains():
     params = {p.name: p for p in _registry._parameters(_Toy)}
     assert list(params) == ["omega", "gamma", "kappa", "levels", "label", "flag"]
     assert [params[n].kind for n in params] == ["real", "real", "real", "int", "str", "bool"]
@@ -105,10 +115,32 @@ def test_parameters_are_read_from_init_and_static_fields():
     assert params["kappa"].default == 0.0 and params["label"].default == "x"
     assert params["gamma"].domain == "nonnegative" and params["kappa"].domain == "nonnegative"
     assert params["omega"].domain is None and params["levels"].domain is None
-    assert _registry.parameter_domain("temperature") == "positive"
-    assert _registry.parameter_domain("gamma_d") == "nonnegative"
-    assert _registry.parameter_domain("rate") == "nonnegative"
-    assert _registry.parameter_domain("delta") is None
+    magnon, sync = _registry.find_model("magnon"), _registry.find_model("sync")
+    assert _registry.parameter_domain(magnon, "temperature") == "positive"
+    assert _registry.parameter_domain(sync, "gamma_d") == "nonnegative"
+    assert _registry.parameter_domain(magnon, "rate") == "nonnegative"
+    assert _registry.parameter_domain(_registry.find_model("kerr"), "delta") is None
+
+
+def test_domains_come_from_the_declaration_not_the_name():
+    """A parameter named like a rate but declared real takes negative values, and one declared
+    a rate whatever its name is checked ≥ 0; a parameter with no declared domain is an error
+    that names it."""
+
+    class Named(_Toy):
+        domains: ClassVar[dict] = _Toy.domains | dict(gamma="real", omega="rate")
+
+    params = {p.name: p for p in _registry._parameters(Named)}
+    assert params["gamma"].domain is None and params["omega"].domain == "nonnegative"
+
+    class Undeclared(_Toy):
+        domains: ClassVar[dict] = {k: v for k, v in _Toy.domains.items() if k != "kappa"}
+
+    with pytest.raises(TypeError, match="`kappa`"):
+        _registry._parameters(Undeclared)
+    assert qdiss.models.MODELS["magnon"] is qdiss.models.magnon.MagnonBathQubits
+    for entry in _registry.model_entries():  # every registered model declares every parameter
+        assert {p.name for p in entry.parameters} == set(entry.cls.domains)
 
 
 def test_merits_found_on_a_model_and_checked():
@@ -132,9 +164,7 @@ def test_merits_found_on_a_model_and_checked():
 
 
 def test_model_registry_finds_every_model_by_every_name():
-    entries, failed = _registry.discover_models()
-    assert not failed, failed
-    keys = {e.key for e in entries}
+    keys = {e.key for e in _registry.model_entries()}
     assert {"magnon.MagnonBathQubits", "reference.DrivenCavity", "emitters.AllToAllXYZ"} <= keys
     magnon = _registry.find_model("magnon")
     for name in ("MagnonBathQubits", "magnon.MagnonBathQubits", "magnon_bath_qubits", "MAGNON"):

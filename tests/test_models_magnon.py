@@ -11,9 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import qutip
+from magnon_reference import DEFAULT_PARAMETERS, magnon_qubits_lindbladian
 
 import qdiss
-from qdiss.cli import DEFAULT_PARAMETERS, magnon_qubits_lindbladian
 from qdiss.models import magnon
 
 SM = np.array([[0, 0], [1, 0]], complex)  # σ⁻ = |g⟩⟨e|, basis (e, g)

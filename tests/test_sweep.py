@@ -10,10 +10,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from magnon_reference import (
+    magnon_qubits_lindbladian,
+    markov_chain_concurrence,
+    x_state_concurrence,
+)
 
 import qdiss
 from qdiss._sweep import NOT_COMPUTED, SweepResult, SweepState, grid_points, sweep
-from qdiss.cli import magnon_qubits_lindbladian, markov_chain_concurrence, x_state_concurrence
 
 RATE = [0.12, 0.92]
 MU = [0.17, -1.35]

@@ -11,7 +11,6 @@ import numpy as np
 from ._study import parse_label
 
 __all__ = [
-    "EXAMPLE_SIZE",
     "base_value",
     "build_kwargs",
     "build_model",
@@ -57,14 +56,13 @@ def build_kwargs(entry, parameters: dict, overrides: dict, dtype=jnp.float64) ->
 
 
 def runtime_message(error: Exception) -> str:
-    """The first informative line of an error (an EquinoxRuntimeError's own message)."""
-    for line in str(error).splitlines():
-        line = line.strip()
-        if line and not line.startswith("Above is the stack") and not line.startswith("---"):
-            if "EquinoxRuntimeError:" in line:
-                line = line.split("EquinoxRuntimeError:", 1)[1].strip()
-            return line
-    return type(error).__name__
+    """What a model said when it rejected its parameters: the message of an ``eqx.error_if``
+    (the line of an ``eqx.EquinoxRuntimeError``'s text that follows the error's name, below
+    the stack), else the first line of the error."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    named = f"{type(error).__name__}: "
+    said = [line.split(named, 1)[1] for line in lines if named in line]
+    return (said or lines or [type(error).__name__])[0]
 
 
 @eqx.filter_jit
@@ -86,7 +84,7 @@ def build_model(entry, parameters: dict, overrides: dict, *, dtype=jnp.float64, 
     model = entry.cls(**kwargs)
     try:
         L, finite = _checked_lindbladian(model)
-    except RuntimeError as e:  # equinox.EquinoxRuntimeError from eqx.error_if
+    except eqx.EquinoxRuntimeError as e:  # an eqx.error_if of the model
         raise ValueError(runtime_message(e)) from None
     if not bool(finite):
         raise ValueError("the Lindbladian has non-finite entries")

@@ -17,22 +17,8 @@ __all__ = ["STUDIES", "find_study", "print_info", "print_models", "print_studies
 STUDIES = Path(__file__).resolve().parent.parent / "studies"
 DEFAULT_STUDY = STUDIES / "default.toml"
 
-_PACKAGES = [
-    "qdiss",
-    "jax",
-    "jaxlib",
-    "equinox",
-    "lineax",
-    "optimistix",
-    "diffrax",
-    "optax",
-    "dynamiqs",
-    "numpy",
-    "scipy",
-    "matplotlib",
-    "tqdm",
-    "qutip",
-]
+_PACKAGES = "qdiss jax jaxlib equinox lineax diffrax optax dynamiqs numpy scipy".split()
+_PACKAGES += ["matplotlib", "tqdm", "qutip"]  # the cli extra; QuTiP comparisons
 
 
 def default_results_dir() -> Path:
@@ -56,7 +42,7 @@ def print_info() -> int:
 
     jax.config.update("jax_enable_x64", True)
     from ._bench import find_benchmarks
-    from ._registry import discover_models
+    from ._registry import model_entries
 
     print(f"qdiss {importlib.metadata.version('qdiss')}")
     print(f"Python {platform.python_version()} ({sys.executable})")
@@ -84,10 +70,7 @@ def print_info() -> int:
     print(f"Example studies: {STUDIES} ({len(shipped_studies())}; `qdiss studies`)")
     bench = find_benchmarks()
     print(f"Benchmarks: {bench if bench else 'not found (they live in the source repository)'}")
-    entries, failed = discover_models()
-    print(f"Models: {len(entries)} (`qdiss models`)")
-    for module, error in failed.items():
-        print(f"  could not import {module}: {error}")
+    print(f"Models: {len(model_entries())} (`qdiss models`)")
     return 0
 
 
@@ -115,20 +98,16 @@ def print_studies(name: str | None) -> int:
 
 
 def print_models(name: str | None) -> int:
-    from ._registry import discover_models, find_model, model_names, short_name
+    from ._registry import find_model, model_entries
 
-    entries, failed = discover_models()
     if name is None:
         print("Models (`qdiss models NAME` for parameters and figures of merit):")
-        for entry in entries:
-            short = short_name(entry)
-            print(f"  {short:<26} {entry.key}: {entry.summary[:90]}")
-        for module, error in failed.items():
-            print(f"  (could not import {module}: {error})")
+        for entry in model_entries():
+            print(f"  {entry.short:<26} {entry.key}: {entry.summary[:90]}")
         return 0
     entry = find_model(name)
     if entry is None:
-        names = model_names()
+        names = [e.short for e in model_entries()]
         raise UsageError(f"unknown model {name!r}; expected one of {names}.{suggest(name, names)}")
     print(f"{entry.key} (also: {', '.join(entry.aliases)})")
     print()
@@ -145,12 +124,14 @@ def print_models(name: str | None) -> int:
 def _print_merits(entry) -> None:
     """The figures of merit that apply to an example instance of the model (the rule of
     ``qdiss run``: :func:`qdiss.cli._merits.resolve`), and the generic ones that do not."""
+    import equinox as eqx
+
     from ._build import example_model
     from ._merits import GENERIC, available, candidates
 
     try:
         model, L, sizes = example_model(entry)
-    except Exception as e:  # the model rejects the example values: list every candidate
+    except (ValueError, TypeError, eqx.EquinoxRuntimeError) as e:  # it rejects the example
         print(
             "Figures of merit (merits / objective; not checked: the model rejects example "
             f"values ({type(e).__name__}); checked against the model when a study loads):"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -180,8 +182,6 @@ def _load(args):
 
 def _dispatch(args) -> int:
     if args.version:
-        import importlib.metadata
-
         print(f"qdiss {importlib.metadata.version('qdiss')}")
         return 0
     if args.command in ("run", "models", "info"):
@@ -189,6 +189,13 @@ def _dispatch(args) -> int:
 
         jax.config.update("jax_enable_x64", True)  # before any array exists
     if args.command == "run":
+        needed = ["tqdm"] * (not args.quiet) + ["matplotlib"] * (not args.no_plots)
+        missing = [m for m in needed if importlib.util.find_spec(m) is None]
+        if missing:
+            raise UsageError(
+                f"`qdiss run` needs {' and '.join(missing)}: install the command line's extra, "
+                "`pip install 'qdiss[cli]'` (`uv run qdiss` in the repository has it)."
+            )
         study = _load(args)
         from ._run import run_study
 

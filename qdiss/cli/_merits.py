@@ -1,12 +1,7 @@
 r"""Figures of merit a study can name: generic measures of the steady state ρ (from
-:mod:`qdiss.measures`), and, found by introspection, each model's own:
-
-- a method of the model taking the state, ``model.name(rho)`` (e.g. ``wineland_squeezing``);
-- a method of the model taking nothing and returning a real scalar, ``model.name()`` — a closed
-  form or a mean-field prediction at the same parameters (e.g. ``closed_form_concurrence``);
-- a public function of the model's module taking the state, ``name(rho)``; if it returns a named
-  tuple or a dict of scalars, each entry is a figure of merit ``name.entry``
-  (e.g. ``collective_moments.n_plus``).
+:mod:`qdiss.measures`), and those each model declares (``figures_of_merit``, see
+:mod:`qdiss.models`): ``f(model, rho)``; one that returns a named tuple or a dict of scalars
+gives a figure of merit ``name.entry`` per entry (e.g. ``collective_moments.n_plus``).
 
 Every figure of merit is a function ``(model, L, rho) -> real scalar`` that works under ``jit``,
 ``vmap`` and ``grad``; :func:`resolve` checks that by tracing it once (``eqx.filter_eval_shape``).
@@ -71,128 +66,77 @@ class Merit:
     lower: float | None = None
 
 
-def _bipartite(fn):
-    def merit(model, L, rho):
-        return fn(rho, tuple(L.dims), 0)
-
-    return merit
-
-
-def _of_rho(fn):
-    return lambda model, L, rho: fn(rho)
-
-
 def _first_line(obj) -> str:
     doc = inspect.getdoc(obj) or ""
     return doc.strip().split("\n\n")[0].replace("\n", " ")
 
 
+def _generic(name, fn, description, unit, requires=None, lower: float | None = 0.0) -> Merit:
+    """A measure of ``qdiss.measures``: ``fn(rho)``, or ``fn(rho, dims, 0)`` when it needs a
+    bipartition (first subsystem vs the rest)."""
+
+    def call(model, L, rho):
+        return fn(rho, tuple(L.dims), 0) if requires is BIPARTITE else fn(rho)
+
+    return Merit(name, call, description, _SOURCE, unit, requires, lower)
+
+
+_SOURCE = "qdiss.measures"
+_MARGIN = (
+    "λ₁ − λ₂ − λ₃ − λ₄ unclipped (two qubits): equals C where C > 0, negative and with a "
+    "gradient where C = 0 — the objective to optimise from a separable start"
+)
+_WOOTTERS = "Wootters concurrence C = max(0, λ₁ − λ₂ − λ₃ − λ₄) (two qubits)"
+_PT = "of the partial transpose (first subsystem vs the rest)"
 GENERIC: dict[str, Merit] = {
     m.name: m
     for m in [
-        Merit("purity", _of_rho(measures.purity), "tr ρ²", "qdiss.measures", "", lower=0.0),
-        Merit(
-            "von_neumann_entropy",
-            _of_rho(measures.von_neumann_entropy),
-            "S = −tr ρ ln ρ",
-            "qdiss.measures",
-            "nats",
-            lower=0.0,
-        ),
-        Merit(
-            "concurrence",
-            _of_rho(measures.concurrence),
-            "Wootters concurrence C = max(0, λ₁ − λ₂ − λ₃ − λ₄) (two qubits)",
-            "qdiss.measures",
-            "",
-            requires=TWO_QUBITS,
-            lower=0.0,
-        ),
-        Merit(
-            "concurrence_margin",
-            _of_rho(measures.concurrence_margin),
-            "λ₁ − λ₂ − λ₃ − λ₄ unclipped (two qubits): equals C where C > 0, negative and "
-            "with a gradient where C = 0 — the objective to optimise from a separable start",
-            "qdiss.measures",
-            "",
-            requires=TWO_QUBITS,
-        ),
-        Merit(
-            "negativity",
-            _bipartite(measures.negativity),
-            "N = Σ_{λ<0}|λ| of the partial transpose (first subsystem vs the rest)",
-            "qdiss.measures",
-            "",
-            requires=BIPARTITE,
-            lower=0.0,
-        ),
-        Merit(
+        _generic("purity", measures.purity, "tr ρ²", ""),
+        _generic("von_neumann_entropy", measures.von_neumann_entropy, "S = −tr ρ ln ρ", "nats"),
+        _generic("concurrence", measures.concurrence, _WOOTTERS, "", TWO_QUBITS),
+        _generic("concurrence_margin", measures.concurrence_margin, _MARGIN, "", TWO_QUBITS, None),
+        _generic("negativity", measures.negativity, f"N = Σ_{{λ<0}}|λ| {_PT}", "", BIPARTITE),
+        _generic(
             "log_negativity",
-            _bipartite(measures.log_negativity),
+            measures.log_negativity,
             "E_N = log₂‖ρ^{T_A}‖₁ (first subsystem vs the rest)",
-            "qdiss.measures",
             "ebits",
-            requires=BIPARTITE,
-            lower=0.0,
+            BIPARTITE,
         ),
         Merit(
             "liouvillian_gap",
             lambda model, L, rho: measures.liouvillian_gap(L),
             "slowest relaxation rate −max Re λ ≠ 0 of the Liouvillian (dense: small systems)",
-            "qdiss.measures",
-            None,
+            _SOURCE,
             lower=0.0,
         ),
     ]
 }
 
-_SKIP_METHODS = {"lindbladian", "hamiltonian", "jump_ops", "jump_operators"}
+
+def _description(cls, name: str, fn) -> str:
+    """The first paragraph of the declared function's docstring, else of the model's method or
+    its module's function of that name."""
+    module = inspect.getmodule(cls)
+    for obj in (fn, getattr(cls, name, None), getattr(module, name, None)):
+        if obj is not None and inspect.getdoc(obj):
+            return _first_line(obj)
+    return ""
 
 
 def candidates(cls) -> dict[str, Merit]:
-    """The figures of merit a model class may have (not checked against an instance): its own,
-    then the generic ones."""
-    out: dict[str, Merit] = {}
-    for name in dir(cls):
-        if name.startswith("_") or name in _SKIP_METHODS:
-            continue
-        raw = inspect.getattr_static(cls, name)
-        if isinstance(raw, property) or not callable(getattr(cls, name)):
-            continue
-        func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
-        if isinstance(raw, classmethod) or not inspect.isfunction(func):
-            continue
-        params = list(inspect.signature(func).parameters.values())
-        if not isinstance(raw, staticmethod):
-            params = params[1:]  # self
-        required = [p for p in params if p.default is inspect.Parameter.empty]
-        source = f"{cls.__name__}.{name}"
-        if len(required) == 1 and required[0].name == "rho":
-            out[name] = Merit(
-                name, lambda m, L, rho, n=name: getattr(m, n)(rho), _first_line(func), source
-            )
-        elif not required:
-            out[name] = Merit(
-                name, lambda m, L, rho, n=name: getattr(m, n)(), _first_line(func), source
-            )
-    module = inspect.getmodule(cls)
-    public = getattr(module, "__all__", [n for n in vars(module) if not n.startswith("_")])
-    for name in public:
-        func = getattr(module, name, None)
-        if name in out or not inspect.isfunction(func):
-            continue
-        params = list(inspect.signature(func).parameters.values())
-        required = [p for p in params if p.default is inspect.Parameter.empty]
-        if len(required) == 1 and required[0].name == "rho":
-            out[name] = Merit(
-                name,
-                lambda m, L, rho, f=func: f(rho),
-                _first_line(func),
-                f"{module.__name__}.{name}",
-            )
-    for name, merit in GENERIC.items():
-        out.setdefault(name, merit)
-    return out
+    """The figures of merit a model class may have (not checked against an instance): those it
+    declares, then the generic ones."""
+    out = {
+        name: Merit(
+            name,
+            lambda m, L, rho, f=fn: f(m, rho),
+            _description(cls, name, fn),
+            f"{cls.__name__}.figures_of_merit",
+        )
+        for name, fn in getattr(cls, "figures_of_merit", {}).items()
+    }
+    return out | {name: m for name, m in GENERIC.items() if name not in out}
 
 
 def _entry(value, key: str):
@@ -238,10 +182,8 @@ def resolve(name: str, model, L) -> Merit:
         raise ValueError(reason)
     try:
         out = _shape_of(merit, model, L)
-    except (ValueError, TypeError, IndexError) as e:
+    except (ValueError, TypeError, IndexError) as e:  # TypeError: e.g. not traceable by JAX
         raise ValueError(str(e).split("\n")[0]) from None
-    except Exception as e:  # e.g. a NumPy-only closed form: not traceable by JAX
-        raise ValueError(f"cannot be traced by JAX ({type(e).__name__})") from None
     entries = _entries(out)
     if field:
         if entries is None or field not in entries:
@@ -274,7 +216,7 @@ def available(model, L) -> list[Merit]:
             continue
         try:
             shape = _shape_of(merit, model, L)
-        except Exception:
+        except (ValueError, TypeError, IndexError):
             continue
         entries = _entries(shape)
         names = [f"{name}.{k}" for k in entries] if entries is not None else [name]

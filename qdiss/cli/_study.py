@@ -1,6 +1,7 @@
 """Study files: TOML in, a checked :class:`Study` out. A study file is data: it is parsed with
-``tomllib`` and every name in it is looked up in a registry (models, figures of merit, solvers,
-optimisers); nothing in it is executed or evaluated. Every problem is a :class:`StudyError` that
+``tomllib``, decoded against the declared schema below (the task dataclasses: each field's type,
+default and rules) and every name in it is looked up in a registry (models, figures of merit,
+solvers); nothing in it is executed or evaluated. Every problem is a :class:`StudyError` that
 names the file, the field and what is expected. The format is in :data:`FORMAT`.
 """
 
@@ -10,25 +11,17 @@ import dataclasses
 import math
 import re
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import _registry
-from ._checker import Checker, describe, domain_check, short
 from ._errors import StudyError, one_of, suggest
 
-__all__ = [
-    "FORMAT",
-    "Axis",
-    "OptimizeTask",
-    "Study",
-    "SteadyTask",
-    "SweepTask",
-    "load_study",
-    "parse_label",
-]
+__all__ = ["FORMAT", "Axis", "OptimizeTask", "Study", "SteadyTask", "SweepTask", "load_study"]
 
 FORMAT = """\
 Study file format (TOML; see the examples: `qdiss studies`, `qdiss studies NAME`):
@@ -79,14 +72,24 @@ Study file format (TOML; see the examples: `qdiss studies`, `qdiss studies NAME`
   ]                              # or start/stop/num with scale = "log"
   checkpoint_every = 64          # optional: points per checkpoint block
 
-Rates (gamma*, kappa*, rate*, dephasing, collective_decay) must be >= 0 and temperature > 0;
-the model checks its own domain (e.g. |eta| <= 1) when the study is loaded.
+Each model declares its parameters' domains (`qdiss models NAME`): rates must be >= 0, a
+temperature > 0; the model checks the rest of its domain (e.g. |eta| <= 1) when the study loads.
 """
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
-KINDS = ("steady", "sweep", "optimize")
-OPTIMIZERS = ("adam", "sgd", "lbfgs")
+_PARAMETER = "a parameter name such as `mu` or `mu[0]`"
+_EXPECTED = {  # what a missing field of a table that is not a dataclass below holds
+    "model": "a [model] table with the model's `name` and a [model.parameters] table",
+    "task": "one or more [[task]] tables",
+    "name": "a name (a string)",
+    "parameters": "a table of the model's parameters",
+    "parameter": _PARAMETER,
+    "values": "a list of numbers",
+    "start": "a number",
+    "stop": "a number",
+    "num": "a number of points (a positive integer)",
+}
 QUICK_POINTS = 5
 QUICK_STEPS = 10
 
@@ -94,9 +97,34 @@ QUICK_STEPS = 10
 def parse_label(label: str) -> tuple[str, int | None] | None:
     """``"eta[1]"`` -> ``("eta", 1)``; ``"mu"`` -> ``("mu", None)``; None if malformed."""
     m = _LABEL.match(label)
-    if not m:
-        return None
-    return m.group(1), (int(m.group(2)) if m.group(2) is not None else None)
+    return None if m is None else (m.group(1), None if m.group(2) is None else int(m.group(2)))
+
+
+# ---------------------------------------------------------------------------- the schema
+
+
+def _field(
+    default: Any = dataclasses.MISSING, *, toml: bool = True, factory=dataclasses.MISSING, **rules
+):
+    """A field of a study table: ``rules`` are :meth:`Checker.value`'s (``what``, ``minimum``,
+    ``strict``, ``choices``, ``pattern``); ``toml=False`` for what the loader fills in."""
+    return dataclasses.field(
+        default=default, default_factory=factory, metadata={"toml": toml, **rules}
+    )
+
+
+_TASK_NAME = "a task name of letters, digits, '-', '_' and '.' (it names the result files)"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Task:
+    kind: str
+    name: str = _field(None, pattern=_NAME, what=_TASK_NAME)  # default: the kind
+    start: str | None = _field(None, what="`model` or the name of an earlier optimize task")
+    config: dict = _field(None, toml=False)  # the task's table as written
+
+
+_MERITS = _field(what='a list of figures of merit, e.g. ["purity"]')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,47 +136,44 @@ class Axis:
     scale: str  # "linear" or "log"
 
 
-@dataclasses.dataclass(frozen=True)
-class SteadyTask:
-    name: str
-    start: str | None
-    merits: tuple[str, ...]
-    gradients: bool
-    config: dict
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SteadyTask(_Task):
     kind: str = "steady"
+    merits: tuple[str, ...] = _MERITS
+    gradients: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
-class SweepTask:
-    name: str
-    start: str | None
-    merits: tuple[str, ...]
-    axes: tuple[Axis, ...]
-    checkpoint_every: int | None
-    chunk_size: int | None
-    config: dict
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepTask(_Task):
     kind: str = "sweep"
+    merits: tuple[str, ...] = _MERITS
+    axes: Any = _field(
+        what="a list of one or two axes { parameter = ..., start = ..., stop = ..., num = ... }"
+    )
+    checkpoint_every: int | None = _field(None, minimum=1)
+    chunk_size: int | None = _field(None, minimum=1)
 
 
-@dataclasses.dataclass(frozen=True)
-class OptimizeTask:
-    name: str
-    start: str | None
-    objective: str
-    goal: str
-    parameters: tuple[str, ...]
-    bounds: dict[str, tuple[float, float]]
-    optimizer: str
-    learning_rate: float | None
-    steps: int
-    tolerance: float
-    gradient_tolerance: float | None
-    patience: int
-    on_failure: str
-    max_failures: int
-    checkpoint_every: int | None
-    config: dict
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OptimizeTask(_Task):
     kind: str = "optimize"
+    objective: str = _field(what="a figure of merit to optimise")
+    goal: str = _field("maximize", choices=("maximize", "minimize"))
+    parameters: tuple[str, ...] = _field(what="a list of parameter names to optimise")
+    bounds: dict = _field(factory=dict)
+    optimizer: str = _field("adam", choices=("adam", "sgd", "lbfgs"))
+    learning_rate: float | None = _field(None, minimum=0.0, strict=True)  # default: 0.05 but lbfgs
+    steps: int = _field(minimum=1, what="the maximum number of optimisation steps (an integer)")
+    tolerance: float = _field(1e-8, minimum=0.0)
+    gradient_tolerance: float | None = _field(None, minimum=0.0)
+    patience: int = _field(10, minimum=1)
+    on_failure: str = _field("backtrack", choices=("backtrack", "stop"))
+    max_failures: int = _field(10, minimum=1)
+    checkpoint_every: int | None = _field(None, minimum=1)
+
+
+TASKS = {cls.kind: cls for cls in (SteadyTask, SweepTask, OptimizeTask)}
+KINDS = tuple(TASKS)
 
 
 @dataclasses.dataclass
@@ -168,12 +193,172 @@ class Study:
 
     def unit(self, name: str, default: str | None = None) -> str | None:
         """The unit of a parameter (``eta[0]`` falls back on ``eta``) or figure of merit."""
-        if name in self.units:
-            return self.units[name]
         parsed = parse_label(name)
-        if parsed and parsed[0] in self.units:
-            return self.units[parsed[0]]
+        for key in (name, parsed[0] if parsed else None):
+            if key in self.units:
+                return self.units[key]
         return default
+
+
+# ---------------------------------------------------------------------------- the decoder
+
+
+def describe(value) -> str:
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return f"a list ({short(value)})"
+    if isinstance(value, dict):
+        return f"a table with keys {', '.join(map(repr, value)) or '(none)'}"
+    return f"a value of type {type(value).__name__}"
+
+
+def short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Checker:
+    """Reads TOML values of one file; every failure is a :class:`StudyError` naming the file,
+    the field (a dotted path such as ``task[2].axes[0].num``) and what is expected."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def fail(self, field: str | None, message: str):
+        raise StudyError(self.path, field, message)
+
+    def table(self, value, field, required=(), optional=None, what=_EXPECTED) -> dict:
+        """A table; with ``optional`` given, no keys but ``required`` and ``optional``."""
+        if not isinstance(value, dict):
+            self.fail(field, f"expected a table (`[{field}]` or `{{...}}`); got {describe(value)}")
+        allowed = [*required, *(optional or ())]
+        prefix = f"{field}." if field else ""
+        for key in value if optional is not None else ():
+            if key not in allowed:
+                self.fail(
+                    prefix + key,
+                    f"unknown field; expected {one_of(allowed)}.{suggest(key, allowed)}",
+                )
+        for key in required:
+            if key not in value:
+                expected = f"; expected {what[key]}" if key in what else ""
+                self.fail(prefix + key, f"this required field is missing{expected}")
+        return value
+
+    def decode(self, cls, raw: dict, field: str) -> dict:
+        """The values a task table gives for the fields of ``cls``, each read by
+        :meth:`value` from the field's type and rules; unknown and missing fields fail."""
+        fields = [f for f in dataclasses.fields(cls) if f.metadata.get("toml", True)]
+        required = [f.name for f in fields if _required(f)]
+        optional = [f.name for f in fields if not _required(f)]
+        what = {f.name: f.metadata["what"] for f in fields if "what" in f.metadata}
+        self.table(raw, field, required, optional, what)
+        hints = typing.get_type_hints(cls)
+        rules = {f.name: {k: v for k, v in f.metadata.items() if k != "toml"} for f in fields}
+        return {
+            k: self.value(hints[k], v, f"{field}.{k}", **rules[k])
+            for k, v in raw.items()
+            if k != "kind"
+        }
+
+    def value(self, hint, value, field, *, minimum=None, strict=False, choices=None, **text):
+        """A value of type ``hint`` (``str``, ``bool``, ``int``, ``float``, ``tuple[str, ...]``,
+        a ``Literal`` of strings, ``X | None``; anything else is returned as it is); ``text``:
+        :meth:`string`'s ``pattern`` and ``what``."""
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            (hint,) = [t for t in typing.get_args(hint) if t is not type(None)]
+        if typing.get_origin(hint) is typing.Literal:
+            hint, choices = str, typing.get_args(hint)
+        if hint is str:
+            return self.string(value, field, choices, **text)
+        if hint is bool:
+            if not isinstance(value, bool):
+                self.fail(field, f"expected `true` or `false`; got {describe(value)}")
+            return value
+        if hint is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(field, f"expected an integer; got {describe(value)}")
+            if minimum is not None and value < minimum:
+                self.fail(field, f"expected an integer ≥ {minimum}; got {value}")
+            return value
+        if hint is float:
+            return self.number(value, field, minimum=minimum, strict=strict)
+        if hint == tuple[str, ...]:
+            return self.strings(value, field)
+        return value
+
+    def string(self, value, field, choices=None, pattern=None, what=None) -> str:
+        if not isinstance(value, str):
+            self.fail(field, f"expected {what or 'a string'}; got {describe(value)}")
+        if choices is not None:
+            match = [c for c in choices if c.lower() == value.lower()]
+            if not match:
+                self.fail(
+                    field, f"expected {one_of(choices)}; got {value!r}.{suggest(value, choices)}"
+                )
+            return match[0]
+        if pattern is not None and not pattern.match(value):
+            self.fail(field, f"expected {what}; got {value!r}")
+        return value
+
+    def number(self, value, field, *, minimum=None, strict=False, finite=True) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(field, f"expected a number; got {describe(value)}")
+        value = float(value)
+        if finite and not math.isfinite(value):
+            self.fail(field, f"expected a finite number; got {value}")
+        if minimum is not None and (value <= minimum if strict else value < minimum):
+            self.fail(
+                field, f"expected a number {'>' if strict else '≥'} {minimum:g}; got {value:g}"
+            )
+        return value
+
+    def strings(self, value, field) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(field, f"expected a list of strings; got {describe(value)}")
+        if not value:
+            self.fail(field, "expected at least one entry; got an empty list")
+        if len(set(value)) != len(value):
+            self.fail(field, f"lists {sorted({v for v in value if value.count(v) > 1})} twice")
+        return tuple(value)
+
+    def reals(self, value, field) -> np.ndarray:
+        """A number or a (nested, rectangular) list of numbers -> float64 array."""
+
+        def ok(v):
+            if isinstance(v, list):
+                return all(ok(x) for x in v)
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        if not ok(value):
+            self.fail(field, f"expected a number or a list of numbers; got {describe(value)}")
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except ValueError:
+            self.fail(field, "expected a rectangular list of numbers (rows of equal length)")
+        if array.size == 0:
+            self.fail(field, "expected at least one number; got an empty list")
+        if not np.all(np.isfinite(array)):
+            self.fail(field, f"expected finite numbers; got {short(value)}")
+        return array
+
+    def domain(self, field: str, parameter: _registry.Parameter, values: np.ndarray) -> None:
+        """The parameter's declared domain holds for ``values``."""
+        if parameter.domain == "nonnegative" and np.any(values < 0):
+            self.fail(
+                field, f"`{parameter.name}` is a rate and must be ≥ 0; got {short(values.tolist())}"
+            )
+        if parameter.domain == "positive" and np.any(values <= 0):
+            self.fail(field, f"`{parameter.name}` must be > 0; got {short(values.tolist())}")
+
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 
 # ------------------------------------------------------------------------------- loading
@@ -194,65 +379,39 @@ def load_study(path, *, quick: bool = False, text: str | None = None) -> Study:
     except tomllib.TOMLDecodeError as e:
         raise StudyError(path, None, f"is not valid TOML: {e}") from None
     check = Checker(path)
-    check.table(
-        data,
-        "",
-        required=("model", "task"),
-        optional=("name", "description", "solver", "units"),
-    )
+    check.table(data, "", ("model", "task"), ("name", "description", "solver", "units"))
     what = "a name of letters, digits, '-', '_' and '.' (it names the results folder)"
     name = check.string(data.get("name", path.stem), "name", pattern=_NAME, what=what)
     description = check.string(data.get("description", ""), "description")
-
     model, parameters = _load_model(check, data["model"])
-    solver, options, precision = _load_solver(check, data.get("solver", {}))
-    units = check.free_table(data.get("units", {}), "units")
+    solver = _load_solver(check, check.table(data.get("solver", {}), "solver"))
+    units = check.table(data.get("units", {}), "units")
     for key, value in units.items():
         check.string(value, f"units.{key}", what="a unit (a string)")
-
-    tasks_data = data["task"]
-    if not isinstance(tasks_data, list) or not tasks_data:
-        check.fail("task", f"expected one or more `[[task]]` tables; got {describe(tasks_data)}")
+    if not isinstance(data["task"], list) or not data["task"]:
+        check.fail("task", f"expected one or more `[[task]]` tables; got {describe(data['task'])}")
     tasks: list = []
-    for i, raw in enumerate(tasks_data):
+    for i, raw in enumerate(data["task"]):
         tasks.append(_load_task(check, f"task[{i}]", raw, model, parameters, tasks))
-
-    study = Study(
-        path=path,
-        text=text,
-        name=name,
-        description=description,
-        model=model,
-        parameters=parameters,
-        solver=solver,
-        solver_options=options,
-        precision=precision,
-        units=dict(units),
-        tasks=tasks,
-    )
+    study = Study(path, text, name, description, model, parameters, *solver, dict(units), tasks)
     _check_merits(check, study)
     return _shrink(study) if quick else study
 
 
 def _load_model(check: Checker, raw) -> tuple[_registry.ModelEntry, dict[str, Any]]:
-    raw = check.table(raw, "model", required=("name", "parameters"))
+    raw = check.table(raw, "model", ("name", "parameters"), ())
     name = check.string(raw["name"], "model.name", what="a model name (a string)")
     entry = _registry.find_model(name)
     if entry is None:
-        names = _registry.model_names()
-        _, failed = _registry.discover_models()
-        note = f" (could not import: {', '.join(failed)})" if failed else ""
+        names = [e.short for e in _registry.model_entries()]
         check.fail(
             "model.name",
-            f"unknown model {name!r}; expected one of {', '.join(names)}{note}."
-            f"{suggest(name, names)}",
+            f"unknown model {name!r}; expected one of {', '.join(names)}.{suggest(name, names)}",
         )
-    given = check.free_table(raw["parameters"], "model.parameters")
     known = [p.name for p in entry.parameters]
     parameters: dict[str, Any] = {}
-    for key, value in given.items():
-        field = f"model.parameters.{key}"
-        p = entry.parameter(key)
+    for key, value in check.table(raw["parameters"], "model.parameters").items():
+        field, p = f"model.parameters.{key}", entry.parameter(key)
         if p is None:
             check.fail(
                 field,
@@ -260,15 +419,10 @@ def _load_model(check: Checker, raw) -> tuple[_registry.ModelEntry, dict[str, An
                 f"{suggest(key, known)}",
             )
         if p.kind == "real":
-            array = check.reals(value, field)
-            domain_check(check, field, key, array)
-            parameters[key] = array
-        elif p.kind == "int":
-            parameters[key] = check.integer(value, field)
-        elif p.kind == "bool":
-            parameters[key] = check.boolean(value, field)
+            parameters[key] = check.reals(value, field)
+            check.domain(field, p, parameters[key])
         else:
-            parameters[key] = check.string(value, field)
+            parameters[key] = check.value({"int": int, "bool": bool}.get(p.kind, str), value, field)
     for p in entry.parameters:
         if p.required and p.name not in parameters:
             check.fail(
@@ -279,32 +433,26 @@ def _load_model(check: Checker, raw) -> tuple[_registry.ModelEntry, dict[str, An
     return entry, parameters
 
 
-def _blame(message: str, names) -> str | None:
-    for name in names:
-        if f"`{name}`" in message:
-            return name
-    return None
-
-
 def _build_model(check: Checker, entry, parameters: dict, field: str, overrides=None):
     """Build the model and its Lindbladian concretely; report what the model rejects."""
     from ._build import build_model  # imports jax
 
     try:
-        model, L = build_model(entry, parameters, overrides or {}, check_finite=True)
+        return build_model(entry, parameters, overrides or {}, check_finite=True)
     except (ValueError, TypeError) as e:
         message = str(e).split("\n")[0].rstrip(".")
-        blamed = _blame(message, list(parameters) + [p.name for p in entry.parameters])
-        where = f"{field}.{blamed}" if blamed and field == "model.parameters" else field
-        check.fail(where, f"model {entry.key} rejects these parameters: {message}")
-    return model, L
+        if field == "model.parameters":
+            blamed = [
+                n for n in [*parameters, *(p.name for p in entry.parameters)] if f"`{n}`" in message
+            ]
+            field = f"{field}.{blamed[0]}" if blamed else field
+        check.fail(field, f"model {entry.key} rejects these parameters: {message}")
 
 
-def _load_solver(check: Checker, raw) -> tuple[str, dict, str]:
-    raw = check.free_table(raw, "solver")
+def _load_solver(check: Checker, raw: dict) -> tuple[str, dict, str]:
     name = check.string(raw.get("name", "Auto"), "solver.name", choices=_registry.SOLVERS)
     precision = check.string(
-        raw.get("precision", "float64"), "solver.precision", choices=("float64", "float32")
+        raw.get("precision", "float64"), "solver.precision", ("float64", "float32")
     )
     cls = _registry.solver_class(name)
     allowed = _registry.solver_options(cls)
@@ -312,24 +460,13 @@ def _load_solver(check: Checker, raw) -> tuple[str, dict, str]:
     for key, value in raw.items():
         if key in ("name", "precision"):
             continue
-        field = f"solver.{key}"
         if key not in allowed:
             names = ["name", "precision", *allowed]
             check.fail(
-                field,
+                f"solver.{key}",
                 f"unknown option of solver {name}; expected {one_of(names)}.{suggest(key, names)}",
             )
-        kind, choices = allowed[key]
-        if kind == "real":
-            options[key] = check.number(value, field, minimum=0.0)
-        elif kind == "int":
-            options[key] = check.integer(value, field, minimum=0)
-        elif kind == "bool":
-            options[key] = check.boolean(value, field)
-        elif kind == "choice":
-            options[key] = check.string(value, field, choices=choices)
-        else:
-            options[key] = check.string(value, field)
+        options[key] = check.value(allowed[key], value, f"solver.{key}", minimum=0)
     try:
         cls(**options)
     except (ValueError, TypeError) as e:
@@ -337,58 +474,38 @@ def _load_solver(check: Checker, raw) -> tuple[str, dict, str]:
     return name, options, precision
 
 
-def _start(check: Checker, field: str, raw: dict, previous: list) -> str | None:
-    if "start" not in raw or raw["start"] == "model":
-        return None
-    start = check.string(raw["start"], field + ".start")
-    names = [t.name for t in previous if t.kind == "optimize"]
-    if start not in names:
-        check.fail(
-            field + ".start",
-            "expected `model` (the study's [model.parameters]) or the name of an earlier "
-            f"optimize task ({one_of(names) if names else 'there is none'}); got {start!r}",
-        )
-    return start
-
-
 def _label(check: Checker, field: str, label, entry, parameters, whole_scalar: bool) -> tuple:
-    label = check.string(label, field, what="a parameter name such as `mu` or `mu[0]`")
+    label = check.string(label, field, what=_PARAMETER)
     parsed = parse_label(label)
     if parsed is None:
-        check.fail(field, f"expected a parameter name such as `mu` or `mu[0]`; got {label!r}")
+        check.fail(field, f"expected {_PARAMETER}; got {label!r}")
     name, index = parsed
     p = entry.parameter(name)
     known = [q.name for q in entry.parameters if q.kind == "real"]
     if p is None or p.kind != "real":
         check.fail(
             field,
-            f"{name!r} is not a real parameter of model {entry.key}; expected "
-            f"{one_of(known)}.{suggest(name, known)}",
+            f"{name!r} is not a real parameter of model {entry.key}; expected {one_of(known)}."
+            f"{suggest(name, known)}",
         )
     value = parameters.get(name)
     if value is None and p.default is not None and not p.required:
         value = np.asarray(p.default, dtype=np.float64)
-    if index is not None:
-        if value is None or value.ndim != 1 or index >= value.shape[0]:
-            size = "unset" if value is None else f"of shape {value.shape}"
-            check.fail(field, f"`{name}` is {size}: no entry [{index}]")
-    elif whole_scalar and value is not None and value.size != 1:
-        check.fail(
-            field,
-            f"`{name}` has {value.size} entries; name one of them, e.g. `{name}[0]`",
-        )
+    if index is not None and (value is None or value.ndim != 1 or index >= value.shape[0]):
+        size = "unset" if value is None else f"of shape {value.shape}"
+        check.fail(field, f"`{name}` is {size}: no entry [{index}]")
+    if index is None and whole_scalar and value is not None and value.size != 1:
+        check.fail(field, f"`{name}` has {value.size} entries; name one of them, e.g. `{name}[0]`")
     return label, name, index
 
 
-def _axis(check, field, raw, entry, parameters) -> Axis:
+def _axis(check: Checker, field, raw, entry, parameters) -> Axis:
     if not isinstance(raw, dict):
         check.fail(field, f"expected a table {{ parameter = ..., ... }}; got {describe(raw)}")
     if "values" in raw:
-        raw = check.table(raw, field, required=("parameter", "values"))
+        check.table(raw, field, ("parameter", "values"), ())
     else:
-        raw = check.table(
-            raw, field, required=("parameter", "start", "stop", "num"), optional=("scale",)
-        )
+        check.table(raw, field, ("parameter", "start", "stop", "num"), ("scale",))
     label, name, index = _label(
         check, field + ".parameter", raw["parameter"], entry, parameters, True
     )
@@ -400,192 +517,116 @@ def _axis(check, field, raw, entry, parameters) -> Axis:
     else:
         start = check.number(raw["start"], field + ".start")
         stop = check.number(raw["stop"], field + ".stop")
-        num = check.integer(raw["num"], field + ".num", minimum=1)
+        num = check.value(int, raw["num"], field + ".num", minimum=1)
         if num > 100_000:
             check.fail(field + ".num", f"expected at most 100000 points; got {num}")
         scale = check.string(raw.get("scale", "linear"), field + ".scale", ("linear", "log"))
-        if scale == "log":
-            if start <= 0 or stop <= 0:
-                check.fail(field, f"a log-scale axis needs start, stop > 0; got {start}, {stop}")
-            values = np.geomspace(start, stop, num)
-        else:
-            values = np.linspace(start, stop, num)
-    domain_check(check, field, name, values)
+        if scale == "log" and (start <= 0 or stop <= 0):
+            check.fail(field, f"a log-scale axis needs start, stop > 0; got {start}, {stop}")
+        values = (np.geomspace if scale == "log" else np.linspace)(start, stop, num)
+    check.domain(field, entry.parameter(name), values)
     return Axis(label, name, index, values, scale)
 
 
 def _load_task(check: Checker, field: str, raw, entry, parameters, previous: list):
     if not isinstance(raw, dict):
         check.fail(field, f"expected a table; got {describe(raw)}")
-    kind = check.string(raw.get("kind"), field + ".kind", choices=KINDS) if "kind" in raw else None
-    if kind is None:
+    if "kind" not in raw:
         check.fail(field + ".kind", f"this field is missing; expected {one_of(KINDS)}")
-    common = ("kind", "name", "start")
-    if kind == "steady":
-        check.table(raw, field, required=("merits",), optional=(*common, "gradients"))
-    elif kind == "sweep":
-        check.table(
-            raw,
-            field,
-            required=("merits", "axes"),
-            optional=(*common, "checkpoint_every", "chunk_size"),
-        )
-    else:
-        check.table(
-            raw,
-            field,
-            required=("objective", "parameters", "steps"),
-            optional=(
-                *common,
-                "goal",
-                "bounds",
-                "optimizer",
-                "learning_rate",
-                "tolerance",
-                "gradient_tolerance",
-                "patience",
-                "on_failure",
-                "max_failures",
-                "checkpoint_every",
-            ),
-        )
-    what = "a task name of letters, digits, '-', '_' and '.' (it names the result files)"
-    name = check.string(raw.get("name", kind), field + ".name", pattern=_NAME, what=what)
+    kind = check.string(raw["kind"], field + ".kind", choices=KINDS)
+    values = check.decode(TASKS[kind], raw, field)
+    values["name"] = name = values.get("name", kind)
     if name in [t.name for t in previous]:
         check.fail(field + ".name", f"another task is already named {name!r}; give each a `name`")
-    start = _start(check, field, raw, previous)
-    config = dict(raw)
-
-    if kind == "steady":
-        merits = check.strings(raw["merits"], field + ".merits")
-        gradients = check.boolean(raw.get("gradients", False), field + ".gradients")
-        return SteadyTask(name, start, merits, gradients, config)
-
-    if kind == "sweep":
-        merits = check.strings(raw["merits"], field + ".merits")
-        axes_raw = raw["axes"]
-        if not isinstance(axes_raw, list) or not 1 <= len(axes_raw) <= 2:
-            check.fail(
-                field + ".axes",
-                f"expected a list of one or two axes {{ parameter = ..., ... }}; got "
-                f"{describe(axes_raw)}",
-            )
-        axes = tuple(
-            _axis(check, f"{field}.axes[{j}]", a, entry, parameters) for j, a in enumerate(axes_raw)
+    values["start"] = values.get("start")
+    if values["start"] == "model":
+        values["start"] = None
+    optima = [t.name for t in previous if t.kind == "optimize"]
+    if values["start"] is not None and values["start"] not in optima:
+        check.fail(
+            field + ".start",
+            "expected `model` (the study's [model.parameters]) or the name of an earlier "
+            f"optimize task ({one_of(optima) or 'there is none'}); got {values['start']!r}",
         )
-        labels = [a.label for a in axes]
-        if len(axes) == 2 and (
-            labels[0] == labels[1]
-            or (axes[0].name == axes[1].name and None in (axes[0].index, axes[1].index))
-        ):
-            check.fail(field + ".axes", f"the two axes sweep the same parameter ({labels})")
-        every = raw.get("checkpoint_every")
-        every = None if every is None else check.integer(every, field + ".checkpoint_every", 1)
-        chunk = raw.get("chunk_size")
-        chunk = None if chunk is None else check.integer(chunk, field + ".chunk_size", 1)
-        for j, axis in enumerate(axes):
-            _check_axis_values(check, f"{field}.axes[{j}]", entry, parameters, axis)
-        return SweepTask(name, start, merits, axes, every, chunk, config)
+    values["config"] = dict(raw)
+    if kind == "sweep":
+        values["axes"] = _axes(check, field, values["axes"], entry, parameters)
+    if kind == "optimize":
+        _optimize(check, field, values, entry, parameters)
+    return TASKS[kind](**values)
 
-    # optimize
-    objective = check.string(raw["objective"], field + ".objective", what="a figure of merit")
-    goal = check.string(raw.get("goal", "maximize"), field + ".goal", ("maximize", "minimize"))
-    labels = check.strings(raw["parameters"], field + ".parameters")
-    parsed = [
-        _label(check, f"{field}.parameters", label, entry, parameters, False) for label in labels
-    ]
-    for _, name_, index in parsed:
-        if name_ not in parameters and index is None:
-            p = entry.parameter(name_)
-            if p.default is None:
+
+def _axes(check: Checker, field: str, raw, entry, parameters) -> tuple[Axis, ...]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 2:
+        check.fail(
+            field + ".axes",
+            f"expected a list of one or two axes {{ parameter = ..., ... }}; got {describe(raw)}",
+        )
+    axes = tuple(
+        _axis(check, f"{field}.axes[{j}]", a, entry, parameters) for j, a in enumerate(raw)
+    )
+    if len(axes) == 2 and (
+        axes[0].label == axes[1].label
+        or (axes[0].name == axes[1].name and None in (axes[0].index, axes[1].index))
+    ):
+        check.fail(
+            field + ".axes", f"the two axes sweep the same parameter ({[a.label for a in axes]})"
+        )
+    for j, axis in enumerate(axes):  # the model must accept both ends of each axis
+        for v in sorted({float(axis.values.min()), float(axis.values.max())}):
+            try:
+                _build_model(check, entry, parameters, f"{field}.axes[{j}]", {axis.label: v})
+            except StudyError as e:
                 check.fail(
-                    f"{field}.parameters",
-                    f"`{name_}` has no value to start from: set it in [model.parameters]",
+                    f"{field}.axes[{j}]", f"at `{axis.label}` = {v:g}: {str(e).split(': ', 1)[1]}"
                 )
+    return axes
+
+
+def _optimize(check: Checker, field: str, values: dict, entry, parameters) -> None:
+    """The optimised parameters and their bounds (each start value strictly inside)."""
+    from ._build import base_value
+
+    where = f"{field}.parameters"
+    parsed = [
+        _label(check, where, label, entry, parameters, False) for label in values["parameters"]
+    ]
     whole = {n for _, n, i in parsed if i is None}
-    for label, name_, index in parsed:
-        if index is not None and name_ in whole:
-            check.fail(f"{field}.parameters", f"lists both `{name_}` and `{label}`")
-    bounds_raw = raw.get("bounds", {})
-    bounds_raw = check.table(bounds_raw, field + ".bounds", optional=list(labels))
+    for label, name, index in parsed:
+        if index is None and name not in parameters and entry.parameter(name).default is None:
+            check.fail(where, f"`{name}` has no value to start from: set it in [model.parameters]")
+        if index is not None and name in whole:
+            check.fail(where, f"lists both `{name}` and `{label}`")
     bounds = {}
-    for label, pair in bounds_raw.items():
+    for label, pair in check.table(
+        values["bounds"], field + ".bounds", (), values["parameters"]
+    ).items():
         f = f"{field}.bounds.{label}"
         if not isinstance(pair, list) or len(pair) != 2:
             check.fail(f, f"expected [lower, upper] (inf allowed); got {describe(pair)}")
-        lo = check.number(pair[0], f, finite=False)
-        hi = check.number(pair[1], f, finite=False)
+        lo, hi = (check.number(x, f, finite=False) for x in pair)
         if math.isnan(lo) or math.isnan(hi) or not lo < hi:
             check.fail(f, f"expected lower < upper; got [{lo}, {hi}]")
-        name_ = parse_label(label)[0]
-        domain = _registry.parameter_domain(name_)
-        if domain and lo < 0:
-            sign = "> 0" if domain == "positive" else "≥ 0"
-            check.fail(f, f"`{name_}` must be {sign}; the bounds allow {lo}")
+        p = entry.parameter(parse_label(label)[0])
+        if p.domain and lo < 0:
+            sign = "> 0" if p.domain == "positive" else "≥ 0"
+            check.fail(f, f"`{p.name}` must be {sign}; the bounds allow {lo}")
         bounds[label] = (lo, hi)
-    optimizer = check.string(raw.get("optimizer", "adam"), field + ".optimizer", OPTIMIZERS)
-    lr = raw.get("learning_rate")
-    if lr is None and optimizer != "lbfgs":
-        lr = 0.05
-    if lr is not None:
-        lr = check.number(lr, field + ".learning_rate", minimum=0.0, strict=True)
-    steps = check.integer(raw["steps"], field + ".steps", minimum=1)
-    tolerance = check.number(raw.get("tolerance", 1e-8), field + ".tolerance", minimum=0.0)
-    gtol = raw.get("gradient_tolerance")
-    gtol = None if gtol is None else check.number(gtol, field + ".gradient_tolerance", minimum=0.0)
-    patience = check.integer(raw.get("patience", 10), field + ".patience", minimum=1)
-    on_failure = check.string(
-        raw.get("on_failure", "backtrack"), field + ".on_failure", ("backtrack", "stop")
-    )
-    max_failures = check.integer(raw.get("max_failures", 10), field + ".max_failures", minimum=1)
-    every = raw.get("checkpoint_every")
-    every = None if every is None else check.integer(every, field + ".checkpoint_every", 1)
-    if start is None:
-        _check_start_inside(check, field, parameters, entry, parsed, bounds)
-    return OptimizeTask(
-        name,
-        start,
-        objective,
-        goal,
-        labels,
-        bounds,
-        optimizer,
-        lr,
-        steps,
-        tolerance,
-        gtol,
-        patience,
-        on_failure,
-        max_failures,
-        every,
-        config,
-    )
-
-
-def _check_start_inside(check, field, parameters, entry, parsed, bounds):
-    from ._build import base_value
-
+    values["bounds"] = bounds
+    if values.get("learning_rate") is None and values.get("optimizer", "adam") != "lbfgs":
+        values["learning_rate"] = 0.05
+    if values["start"] is not None:
+        return
     for label, name, index in parsed:
         value = base_value(entry, parameters, name, index)
-        lo, hi = bounds.get(label, (None, None))
-        if lo is None:
-            domain = _registry.parameter_domain(name)
-            lo, hi = (0.0, math.inf) if domain else (-math.inf, math.inf)
+        default = (0.0, math.inf) if entry.parameter(name).domain else (-math.inf, math.inf)
+        lo, hi = bounds.get(label, default)
         if np.any(value <= lo) or np.any(value >= hi):
             check.fail(
                 f"{field}.bounds",
                 f"the start value of `{label}` ({short(np.asarray(value).tolist())}) must lie "
                 f"strictly inside its bounds ({lo}, {hi})",
             )
-
-
-def _check_axis_values(check, field, entry, parameters, axis: Axis) -> None:
-    """The model must accept both ends of the axis (at the study's other parameters)."""
-    for v in sorted({float(axis.values.min()), float(axis.values.max())}):
-        try:
-            _build_model(check, entry, parameters, field, overrides={axis.label: v})
-        except StudyError as e:
-            check.fail(field, f"at `{axis.label}` = {v:g}: {str(e).split(': ', 1)[1]}")
 
 
 def _check_merits(check: Checker, study: Study) -> None:
@@ -616,11 +657,8 @@ def _shrink(study: Study) -> Study:
         if task.kind == "sweep":
             axes = []
             for axis in task.axes:
-                keep = np.unique(
-                    np.linspace(0, axis.values.size - 1, min(QUICK_POINTS, axis.values.size))
-                    .round()
-                    .astype(int)
-                )
+                n = min(QUICK_POINTS, axis.values.size)
+                keep = np.unique(np.linspace(0, axis.values.size - 1, n).round().astype(int))
                 axes.append(dataclasses.replace(axis, values=axis.values[keep]))
             task = dataclasses.replace(task, axes=tuple(axes))
         elif task.kind == "optimize":

@@ -33,13 +33,13 @@ from ._study import parse_label
 __all__ = ["run_optimize"]
 
 
-def _bijection(task, label):
+def _bijection(task, label, entry):
     import qdiss
 
     name = parse_label(label)[0]
     lo, hi = task.bounds.get(label, task.bounds.get(name, (None, None)))
     if lo is None:
-        return qdiss.positive() if parameter_domain(name) else None
+        return qdiss.positive() if parameter_domain(entry, name) else None
     if math.isinf(lo) and math.isinf(hi):
         return None
     if math.isinf(hi):
@@ -61,7 +61,7 @@ def run_optimize(ctx: Context, task) -> bool:
     entry, params = ctx.study.model, ctx.base_parameters(task)
     fp = ctx.fingerprint(task, params)
     labels = list(task.parameters)
-    constraints = {label: _bijection(task, label) for label in labels}
+    constraints = {label: _bijection(task, label, entry) for label in labels}
     sign = -1.0 if task.goal == "maximize" else 1.0
     optimizer = _optimizer(task)
     x0 = {}

@@ -8,6 +8,18 @@
 - :mod:`qdiss.models.kerr`: two Kerr resonators driven by an entangled (two-mode-squeezed) bath
   (Coppo et al. 2026).
 - :mod:`qdiss.models.sync`: macroscopic synchronisation of two-level ensembles (arXiv:2511.10920).
+
+**The models a study can name** (``qdiss models``) are those of :data:`MODELS`, registered
+explicitly. A registered model is an ``equinox.Module`` with a ``lindbladian()`` method and two
+class-level declarations:
+
+- ``domains``: ``{parameter: domain}`` for every argument of its ``__init__``, a domain being
+  ``"real"`` (a number or an array of numbers: differentiable), ``"rate"`` (real, ≥ 0),
+  ``"positive"`` (real, > 0), ``"int"``, ``"bool"`` or ``"str"`` (static structure);
+- ``figures_of_merit``: ``{name: f}`` with ``f(model, rho)`` a real scalar (or a named tuple or
+  dict of them, each entry then a figure of merit ``name.entry``) that works under ``jit``,
+  ``vmap`` and ``grad``. The generic measures of ``qdiss.measures`` (purity, concurrence, …) need
+  no declaration.
 """
 
 from . import (
@@ -18,3 +30,18 @@ from . import (
     reference as reference,
     sync as sync,
 )
+
+DOMAINS = ("real", "rate", "positive", "int", "bool", "str")
+
+#: The models of the command line, by their short name (``qdiss models`` lists them).
+MODELS: dict[str, type] = {
+    "all_to_all_xyz": emitters.AllToAllXYZ,
+    "all_to_all_tfi": emitters.AllToAllTFI,
+    "xyz_lattice": emitters.XYZLattice,
+    "kerr": kerr.KerrPair,
+    "magnon": magnon.MagnonBathQubits,
+    "driven_cavity": reference.DrivenCavity,
+    "driven_kerr": reference.DrivenKerr,
+    "cooperative_fluorescence": reference.CooperativeFluorescence,
+    "sync": sync.SyncEnsemble,
+}

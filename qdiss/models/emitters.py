@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import abc
 import functools
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -211,6 +212,10 @@ class AbstractEmitterEnsemble(eqx.Module):
     gamma: eqx.AbstractVar[Array]
     dephasing: eqx.AbstractVar[Array | None]
     collective_decay: eqx.AbstractVar[Array | None]
+    # what `qdiss` reads (qdiss.models docstring)
+    figures_of_merit: ClassVar[dict] = {
+        "wineland_squeezing": lambda model, rho: model.wineland_squeezing(rho)
+    }
 
     @abc.abstractmethod
     def hamiltonian(self) -> Array:
@@ -338,6 +343,20 @@ class AllToAllXYZ(AbstractEmitterEnsemble):
     dephasing: Array | None
     N: int = eqx.field(static=True)
     representation: str = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(
+        N="int",
+        Jx="real",
+        Jy="real",
+        Jz="real",
+        representation="str",
+        gamma="rate",
+        collective_decay="rate",
+        dephasing="rate",
+    )
+    figures_of_merit: ClassVar[dict] = AbstractEmitterEnsemble.figures_of_merit | {
+        "gaussian_wineland_squeezing": lambda model, rho: model.gaussian_wineland_squeezing(),
+        "mean_field_instability": lambda model, rho: model.mean_field_instability(),
+    }
 
     def __init__(
         self, N, Jx, Jy, Jz, gamma, collective_decay=None, dephasing=None, representation="full"
@@ -420,6 +439,15 @@ class AllToAllTFI(AbstractEmitterEnsemble):
     dephasing: Array | None
     N: int = eqx.field(static=True)
     representation: str = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(
+        N="int",
+        J="real",
+        h="real",
+        representation="str",
+        gamma="rate",
+        collective_decay="rate",
+        dephasing="rate",
+    )
 
     def __init__(
         self, N, J, h, gamma, collective_decay=None, dephasing=None, representation="full"
@@ -490,6 +518,12 @@ class XYZLattice(AbstractEmitterEnsemble):
     N: int = eqx.field(static=True)
     periodic: bool = eqx.field(static=True)
     bonds: tuple[tuple[int, int], ...] = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(
+        N="int", Jx="real", Jy="real", Jz="real", gamma="rate", periodic="bool", dephasing="rate"
+    )
+    figures_of_merit: ClassVar[dict] = AbstractEmitterEnsemble.figures_of_merit | {
+        "mean_field_instability": lambda model, rho: model.mean_field_instability(),
+    }
 
     def __init__(self, N, Jx, Jy, Jz, gamma, periodic=True, dephasing=None):
         self.N = _check_num(N, "N", 2)

@@ -52,7 +52,7 @@ like L·|β|², and the cutoff must grow ∝ L. Above threshold |β|² solves
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -118,6 +118,20 @@ class KerrPair(eqx.Module):
     phi: Array
     eta: Array | None
     cutoff: int = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(
+        cutoff="int",
+        delta="real",
+        U="real",
+        G="real",
+        kappa="rate",
+        r="real",
+        phi="real",
+        eta="real",
+    )
+    figures_of_merit: ClassVar[dict] = {
+        "collective_moments": lambda model, rho: collective_moments(rho),
+        "local_moments": lambda model, rho: local_moments(rho),
+    }
 
     def __init__(self, cutoff, delta, U, G, kappa, r, phi, eta=None):
         if int(cutoff) < 2:

@@ -32,6 +32,8 @@ u₋ = d₋ = 0: the singlet decouples and the steady state is not unique.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
@@ -168,6 +170,13 @@ class MagnonBathQubits(eqx.Module):
     temperature: Array
     omega: Array
     num_qubits: int = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(
+        eta="real", rate="rate", mu="real", temperature="positive", omega="real", num_qubits="int"
+    )
+    figures_of_merit: ClassVar[dict] = {
+        "closed_form_concurrence": lambda model, rho: model.closed_form_concurrence(),
+        "detailed_balance_violation": lambda model, rho: model.detailed_balance_violation(),
+    }
 
     def __init__(self, eta, rate, mu, temperature, omega=1.0, num_qubits=2):
         eta, rate, mu = _channel_arrays(eta, rate, mu)

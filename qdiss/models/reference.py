@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -98,6 +99,10 @@ class DrivenCavity(eqx.Module):
     F: Array
     gamma: Array
     cutoff: int = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(cutoff="int", delta="real", F="real", gamma="rate")
+    figures_of_merit: ClassVar[dict] = {
+        "photon_number": lambda model, rho: model.photon_number(),
+    }
 
     def __init__(self, cutoff, delta, F, gamma):
         self.cutoff = _check_cutoff(cutoff)
@@ -144,6 +149,7 @@ class DrivenKerr(eqx.Module):
     F: Array
     gamma: Array
     cutoff: int = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(cutoff="int", delta="real", U="real", F="real", gamma="rate")
 
     def __init__(self, cutoff, delta, U, F, gamma):
         self.cutoff = _check_cutoff(cutoff)
@@ -281,6 +287,7 @@ class CooperativeFluorescence(eqx.Module):
     omega: Array
     gamma: Array
     N: int = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(N="int", omega="real", gamma="rate")
 
     def __init__(self, N, omega, gamma):
         self.N = _check_num_spins(N)

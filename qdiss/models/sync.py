@@ -67,7 +67,7 @@ N or per-spin frequencies; identical spins through permutation symmetry
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -368,6 +368,9 @@ class SyncEnsemble(eqx.Module):
     gamma_g: Array
     gamma_d: Array
     N: int = eqx.field(static=True)
+    domains: ClassVar[dict] = dict(
+        N="int", omega="real", V="real", theta="real", gamma_g="rate", gamma_d="rate"
+    )
 
     def __init__(self, N, omega, V, theta, gamma_g, gamma_d):
         N = int(N)

@@ -1,7 +1,7 @@
-r"""The two-qubit pumped-magnon-bath model as plain functions of a parameter dict (the first
-default job of ``qdiss``; kept importable from :mod:`qdiss.cli` for the tests and docstrings that
-use it). The model class is :class:`qdiss.models.magnon.MagnonBathQubits`; this is an independent
-implementation (hand-built jump operators, numpy closed form) that the tests compare it with.
+r"""A test fixture: the two-qubit pumped-magnon-bath model (the model of the ``qdiss`` default
+study) as plain functions of a parameter dict. The model class is
+:class:`qdiss.models.magnon.MagnonBathQubits`; this is an independent implementation
+(hand-built jump operators, numpy closed form) that the tests compare it with.
 
 Hou, Kleinherbers, Kelly & Tserkovnyak, arXiv:2508.18131.
 
