@@ -87,6 +87,8 @@ class Representation:
       for sectors, Σ_j (2j+1)² for permutation-invariant blocks).
     - ``observable``: a Hermitian ``(n, n)`` NumPy matrix on the full space (for gradients of
       tr(O ρ)).
+    - ``non_unique()``: a Lindbladian of this representation whose steady state is not unique
+      within the representation (for failure reporting).
     """
 
     family: Callable[[Any], qdiss.AbstractLindbladian]
@@ -95,6 +97,7 @@ class Representation:
     from_dense: Callable[[Any, Any], Any]
     unknowns: int
     observable: np.ndarray
+    non_unique: Callable[[], qdiss.AbstractLindbladian]
     theta0: tuple[float, float] = (0.3, -0.2)
 
     def make(self) -> qdiss.AbstractLindbladian:
@@ -233,6 +236,31 @@ def _pi_family(theta):
     )
 
 
+def _dense_non_unique():
+    """The Dicke dimer: H = (σˣ⊗I + I⊗σˣ)/2, one collective jump σ⁻⊗I + I⊗σ⁻ (the singlet is
+    dark and decoupled: two steady states)."""
+    sx = np.array([[0, 1], [1, 0]], complex)
+    collective = np.kron(_SM, np.eye(2)) + np.kron(np.eye(2), _SM)
+    H = (np.kron(sx, np.eye(2)) + np.kron(np.eye(2), sx)) / 2
+    return qdiss.Lindbladian(jnp.asarray(H), [jnp.asarray(collective)])
+
+
+def _sector_non_unique():
+    """Four levels with parities 0, 1, 0, 1, H diagonal, jumps |0⟩⟨1| and |2⟩⟨3| (both flip
+    the parity): |0⟩⟨0| and |2⟩⟨2| are both stationary and block-diagonal."""
+    basis = np.eye(4, dtype=complex)
+    jumps = [np.outer(basis[0], basis[1]), np.outer(basis[2], basis[3])]
+    dense = qdiss.Lindbladian(jnp.asarray(np.diag([0.0, 1.0, 2.0, 3.0]) * 0.5 + 0j), jumps)
+    return qdiss.SectorLindbladian(dense, [0, 1, 0, 1], jump_charges=(1, 1), modulus=2)
+
+
+def _pi_non_unique():
+    """Collective processes only: every total-spin block j is invariant (one steady state each)."""
+    return qdiss.PermutationInvariantLindbladian(
+        NUM_SPINS, linear=jnp.array([1.0, 0.0, 0.3]), collective_emission=jnp.asarray(1.0)
+    )
+
+
 def _observable(n, seed):
     return _random_hermitian(np.random.default_rng(seed), n)
 
@@ -245,6 +273,7 @@ REPRESENTATIONS = {
         from_dense=_identity,
         unknowns=4**2,
         observable=_observable(4, 10),
+        non_unique=_dense_non_unique,
     ),
     "sectors": Representation(
         family=_sector_family,
@@ -253,6 +282,7 @@ REPRESENTATIONS = {
         from_dense=lambda L, rho: L.from_dense(rho),
         unknowns=3**2 + 2**2,
         observable=_observable(5, 11),
+        non_unique=_sector_non_unique,
     ),
     "permutation": Representation(
         family=_pi_family,
@@ -261,5 +291,6 @@ REPRESENTATIONS = {
         from_dense=lambda L, rho: L.from_dense(rho),
         unknowns=5**2 + 3**2 + 1**2,  # j = 2, 1, 0
         observable=_observable(2**NUM_SPINS, 12),
+        non_unique=_pi_non_unique,
     ),
 }

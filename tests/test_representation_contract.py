@@ -190,3 +190,12 @@ def test_norm_bound_bounds_the_superoperator(name):
     _, L, _, _ = _setup(name)
     largest = np.linalg.svd(np.asarray(L.superoperator()), compute_uv=False)[0]
     assert float(L.norm_bound()) >= largest * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("name", REPRESENTATION_IDS)
+def test_registry_non_unique_example_has_two_steady_states(name):
+    """The registry's failure example (used by the solver contract) has a null space of dimension
+    ≥ 2 on the unknowns: the smallest two singular values of the superoperator vanish."""
+    L = REPRESENTATIONS[name].non_unique()
+    svals = np.linalg.svd(np.asarray(L.superoperator()), compute_uv=False)
+    assert svals[-2] <= 1e-12 * svals[0]
