@@ -111,7 +111,7 @@ class Representation:
 
 
 def space(L):
-    """The object holding L's state-space queries (``state_shape``, ``padding_mask``,
+    """The object holding L's state-space queries (``padding_mask``,
     ``trace_weights``, ``trace``, ``identity_state``, ``to_physical``/``from_physical``,
     ``physical_indices``): L itself before issue 12's representation change; its ``space`` after
     (the one place to adapt if those queries move)."""

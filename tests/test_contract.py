@@ -266,3 +266,10 @@ def test_representation_gradient_matches_finite_differences(name, rep):
     theta = np.asarray(representation.theta0)
     fd = [(ref(theta + step * e) - ref(theta - step * e)) / (2 * step) for e in np.eye(2)]
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name,rep", PAIRS)
+def test_representation_non_unique_steady_state_is_reported(name, rep):
+    L = REPRESENTATIONS[rep].non_unique()
+    sol = _solve(L, SOLVERS[name], throw=False)
+    assert sol.result == qdiss.RESULTS.non_unique
