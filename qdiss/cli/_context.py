@@ -13,8 +13,9 @@ import numpy as np
 
 from ._errors import CLIError
 from ._progress import StopFlag
+from ._registry import parse_label
 from ._store import ResultsDir, fingerprint
-from ._study import Study, parse_label
+from ._study import Study
 
 __all__ = ["Context", "Interrupted", "format_value", "label_with_unit", "pause_for_tests"]
 
