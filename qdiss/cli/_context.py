@@ -64,15 +64,12 @@ class Context:
                 f"task {task.name!r} starts from the best point of task {task.start!r}, which "
                 "found none (no successful step)."
             )
-        entry = self.study.model
         for label, value in self.optima[task.start].items():
             name, index = parse_label(label)
             if index is None:
                 params[name] = np.array(value, dtype=np.float64)
             else:
-                if name not in params:
-                    default = entry.parameter(name).default
-                    params[name] = np.array(default, dtype=np.float64)
+                params[name] = np.array(self.study.model.value(params, name))
                 params[name][index] = float(value)
         return params
 
