@@ -108,7 +108,7 @@ class _Toy(eqx.Module):
 
 
 def test_parameters_are_read_from_init_and_declared_domains():
-    params = {p.name: p for p in _registry._parameters(_Toy)}
+    params = {p.name: p for p in qdiss.models.declared_parameters(_Toy)}
     assert list(params) == ["omega", "gamma", "kappa", "levels", "label", "flag"]
     assert [params[n].kind for n in params] == ["real", "real", "real", "int", "str", "bool"]
     assert params["omega"].required and not params["kappa"].required
@@ -130,14 +130,14 @@ def test_domains_come_from_the_declaration_not_the_name():
     class Named(_Toy):
         domains: ClassVar[dict] = _Toy.domains | dict(gamma="real", omega="rate")
 
-    params = {p.name: p for p in _registry._parameters(Named)}
+    params = {p.name: p for p in qdiss.models.declared_parameters(Named)}
     assert params["gamma"].domain is None and params["omega"].domain == "nonnegative"
 
     class Undeclared(_Toy):
         domains: ClassVar[dict] = {k: v for k, v in _Toy.domains.items() if k != "kappa"}
 
     with pytest.raises(TypeError, match="`kappa`"):
-        _registry._parameters(Undeclared)
+        qdiss.models.declared_parameters(Undeclared)
     assert qdiss.models.MODELS["magnon"] is qdiss.models.magnon.MagnonBathQubits
     for entry in _registry.model_entries():  # every registered model declares every parameter
         assert {p.name for p in entry.parameters} == set(entry.cls.domains)

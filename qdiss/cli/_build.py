@@ -8,51 +8,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._study import parse_label
-
-__all__ = [
-    "base_value",
-    "build_kwargs",
-    "build_model",
-    "example_model",
-    "real_dtype",
-    "runtime_message",
-]
+__all__ = ["base_value", "build_model", "example_model", "real_dtype", "runtime_message"]
 
 
 def real_dtype(precision: str):
-    return jnp.float32 if precision == "float32" else jnp.float64
+    """``"float32"`` or ``"float64"`` (a study's ``solver.precision``) as a dtype."""
+    return jnp.dtype(precision)
 
 
 def base_value(entry, parameters: dict, name: str, index: int | None = None) -> np.ndarray:
-    """The study's value of a real parameter (its default if unset), or one entry of it."""
-    if name in parameters:
-        value = np.asarray(parameters[name], dtype=np.float64)
-    else:
-        default = entry.parameter(name).default
-        value = np.asarray(np.nan if default is None else default, dtype=np.float64)
-    return value if index is None else value[index]
-
-
-def build_kwargs(entry, parameters: dict, overrides: dict, dtype=jnp.float64) -> dict:
-    """Keyword arguments of the model class: the study's parameters (real ones as ``dtype``
-    arrays), with ``overrides`` ``{label: value}`` applied (``"mu"`` or ``"mu[1]"``)."""
-    kwargs = {}
-    for p in entry.parameters:
-        if p.name in parameters:
-            value = parameters[p.name]
-            kwargs[p.name] = jnp.asarray(value, dtype=dtype) if p.kind == "real" else value
-    for label, value in overrides.items():
-        name, index = parse_label(label)
-        value = jnp.asarray(value).astype(dtype)
-        if index is None:
-            kwargs[name] = value
-        else:
-            whole = kwargs.get(name)
-            if whole is None:
-                whole = jnp.asarray(base_value(entry, parameters, name), dtype=dtype)
-            kwargs[name] = whole.at[index].set(value)
-    return kwargs
+    """:meth:`qdiss.models.ModelEntry.value`."""
+    return entry.value(parameters, name, index)
 
 
 def runtime_message(error: Exception) -> str:
@@ -73,15 +39,14 @@ def _checked_lindbladian(model):
 
 
 def build_model(entry, parameters: dict, overrides: dict, *, dtype=jnp.float64, check_finite=False):
-    """``(model, model.lindbladian())``. With ``check_finite`` (concrete values only; the
-    Lindbladian is then built under ``jit``, which compiles once instead of op by op), raise
-    ``ValueError`` for a Lindbladian with non-finite entries or a model that rejects its
-    parameters (in ``__init__`` or at run time with ``eqx.error_if``)."""
-    kwargs = build_kwargs(entry, parameters, overrides, dtype)
+    """``(model, model.lindbladian())`` from :meth:`~qdiss.models.ModelEntry.kwargs`. With
+    ``check_finite`` (concrete values only; the Lindbladian is then built under ``jit``, which
+    compiles once instead of op by op), raise ``ValueError`` for a Lindbladian with non-finite
+    entries or a model that rejects its parameters (in ``__init__`` or at run time with
+    ``eqx.error_if``)."""
+    model = entry.cls(**entry.kwargs(parameters, overrides, dtype))
     if not check_finite:
-        model = entry.cls(**kwargs)
         return model, model.lindbladian()
-    model = entry.cls(**kwargs)
     try:
         L, finite = _checked_lindbladian(model)
     except eqx.EquinoxRuntimeError as e:  # an eqx.error_if of the model

@@ -13,8 +13,9 @@ import numpy as np
 
 from ._errors import CLIError
 from ._progress import StopFlag
+from ._registry import parse_label
 from ._store import ResultsDir, fingerprint
-from ._study import Study, parse_label
+from ._study import Study
 
 __all__ = ["Context", "Interrupted", "format_value", "label_with_unit", "pause_for_tests"]
 
@@ -63,15 +64,12 @@ class Context:
                 f"task {task.name!r} starts from the best point of task {task.start!r}, which "
                 "found none (no successful step)."
             )
-        entry = self.study.model
         for label, value in self.optima[task.start].items():
             name, index = parse_label(label)
             if index is None:
                 params[name] = np.array(value, dtype=np.float64)
             else:
-                if name not in params:
-                    default = entry.parameter(name).default
-                    params[name] = np.array(default, dtype=np.float64)
+                params[name] = np.array(self.study.model.value(params, name))
                 params[name][index] = float(value)
         return params
 

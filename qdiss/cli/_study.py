@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from . import _registry
+from ._build import build_model
 from ._errors import StudyError, one_of, suggest
+from ._registry import parse_label
 
 __all__ = ["FORMAT", "Axis", "OptimizeTask", "Study", "SteadyTask", "SweepTask", "load_study"]
 
@@ -77,7 +79,6 @@ temperature > 0; the model checks the rest of its domain (e.g. |eta| <= 1) when 
 """
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
 _PARAMETER = "a parameter name such as `mu` or `mu[0]`"
 _EXPECTED = {  # what a missing field of a table that is not a dataclass below holds
     "model": "a [model] table with the model's `name` and a [model.parameters] table",
@@ -92,12 +93,6 @@ _EXPECTED = {  # what a missing field of a table that is not a dataclass below h
 }
 QUICK_POINTS = 5
 QUICK_STEPS = 10
-
-
-def parse_label(label: str) -> tuple[str, int | None] | None:
-    """``"eta[1]"`` -> ``("eta", 1)``; ``"mu"`` -> ``("mu", None)``; None if malformed."""
-    m = _LABEL.match(label)
-    return None if m is None else (m.group(1), None if m.group(2) is None else int(m.group(2)))
 
 
 # ---------------------------------------------------------------------------- the schema
@@ -435,8 +430,6 @@ def _load_model(check: Checker, raw) -> tuple[_registry.ModelEntry, dict[str, An
 
 def _build_model(check: Checker, entry, parameters: dict, field: str, overrides=None):
     """Build the model and its Lindbladian concretely; report what the model rejects."""
-    from ._build import build_model  # imports jax
-
     try:
         return build_model(entry, parameters, overrides or {}, check_finite=True)
     except (ValueError, TypeError) as e:
@@ -585,8 +578,6 @@ def _axes(check: Checker, field: str, raw, entry, parameters) -> tuple[Axis, ...
 
 def _optimize(check: Checker, field: str, values: dict, entry, parameters) -> None:
     """The optimised parameters and their bounds (each start value strictly inside)."""
-    from ._build import base_value
-
     where = f"{field}.parameters"
     parsed = [
         _label(check, where, label, entry, parameters, False) for label in values["parameters"]
@@ -618,7 +609,7 @@ def _optimize(check: Checker, field: str, values: dict, entry, parameters) -> No
     if values["start"] is not None:
         return
     for label, name, index in parsed:
-        value = base_value(entry, parameters, name, index)
+        value = entry.value(parameters, name, index)
         default = (0.0, math.inf) if entry.parameter(name).domain else (-math.inf, math.inf)
         lo, hi = bounds.get(label, default)
         if np.any(value <= lo) or np.any(value >= hi):

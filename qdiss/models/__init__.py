@@ -20,7 +20,13 @@ class-level declarations:
   dict of them, each entry then a figure of merit ``name.entry``) that works under ``jit``,
   ``vmap`` and ``grad``. The generic measures of ``qdiss.measures`` (purity, concurrence, …) need
   no declaration.
+
+:func:`find_model` and :func:`model_entries` read the registry: each model's parameters with
+their domains (:class:`ModelEntry`, :class:`Parameter`), and ``ModelEntry.kwargs`` to build a
+model with some real entries replaced (``{"eta[1]": x}``, differentiable).
 """
+
+import functools
 
 from . import (
     emitters as emitters,
@@ -30,8 +36,13 @@ from . import (
     reference as reference,
     sync as sync,
 )
-
-DOMAINS = ("real", "rate", "positive", "int", "bool", "str")
+from ._registry import (
+    DOMAINS as DOMAINS,
+    ModelEntry as ModelEntry,
+    Parameter as Parameter,
+    declared_parameters as declared_parameters,
+    parse_label as parse_label,
+)
 
 #: The models of the command line, by their short name (``qdiss models`` lists them).
 MODELS: dict[str, type] = {
@@ -45,3 +56,16 @@ MODELS: dict[str, type] = {
     "cooperative_fluorescence": reference.CooperativeFluorescence,
     "sync": sync.SyncEnsemble,
 }
+
+
+@functools.cache
+def model_entries() -> tuple[ModelEntry, ...]:
+    """Every model of :data:`MODELS`, in its order, with its declared parameters."""
+    return tuple(ModelEntry.of(short, cls) for short, cls in MODELS.items())
+
+
+def find_model(name: str) -> ModelEntry | None:
+    """The model called ``name`` (its key ``module.ClassName``, short name, class name or the
+    class name in snake case; any case), or None."""
+    lower = name.lower()
+    return next((e for e in model_entries() if lower in (e.key.lower(), *e.aliases)), None)
