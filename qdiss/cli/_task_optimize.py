@@ -30,8 +30,6 @@ from ._registry import parameter_domain
 from ._store import load_npz, load_tree, save_json, save_npz, task_meta, tree_arrays
 from ._study import parse_label
 
-__all__ = ["run_optimize"]
-
 
 def _bijection(task, label, entry):
     import qdiss

@@ -15,8 +15,6 @@ from ._context import Context, format_value
 from ._merits import resolve
 from ._store import load_json, save_json, task_meta
 
-__all__ = ["run_steady"]
-
 
 def _stats(sol) -> dict:
     fields = ((f.name, getattr(sol.stats, f.name)) for f in dataclasses.fields(sol.stats))
