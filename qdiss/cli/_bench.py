@@ -9,8 +9,6 @@ from pathlib import Path
 
 from ._errors import UsageError
 
-__all__ = ["find_benchmarks", "run_bench"]
-
 
 def _candidates(explicit: str | None) -> list[Path]:
     if explicit or os.environ.get("QDISS_BENCHMARKS"):

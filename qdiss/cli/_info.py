@@ -12,8 +12,6 @@ from pathlib import Path
 
 from ._errors import UsageError, suggest
 
-__all__ = ["STUDIES", "find_study", "print_info", "print_models", "print_studies"]
-
 STUDIES = Path(__file__).resolve().parent.parent / "studies"
 DEFAULT_STUDY = STUDIES / "default.toml"
 

@@ -11,8 +11,6 @@ from pathlib import Path
 
 from ._errors import EXIT_INTERRUPTED, CLIError, UsageError
 
-__all__ = ["main"]
-
 COMMANDS = ("run", "bench", "info", "models", "studies")
 
 DESCRIPTION = """\
@@ -155,12 +153,6 @@ def _normalise(argv: list[str]) -> list[str]:
     return ["run", *argv]
 
 
-def _results_root(given: Path | None) -> Path:
-    from ._info import default_results_dir
-
-    return given if given is not None else default_results_dir()
-
-
 def _load(args):
     from ._info import DEFAULT_STUDY, find_study
     from ._study import load_study
@@ -188,6 +180,9 @@ def _dispatch(args) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)  # before any array exists
+    from ._info import default_results_dir
+
+    results_root = getattr(args, "results_dir", None) or default_results_dir()
     if args.command == "run":
         needed = ["tqdm"] * (not args.quiet) + ["matplotlib"] * (not args.no_plots)
         missing = [m for m in needed if importlib.util.find_spec(m) is None]
@@ -201,7 +196,7 @@ def _dispatch(args) -> int:
 
         return run_study(
             study,
-            _results_root(args.results_dir),
+            results_root,
             quiet=args.quiet,
             restart=args.restart,
             plots=not args.no_plots,
@@ -213,7 +208,7 @@ def _dispatch(args) -> int:
         return run_bench(
             args.full,
             args.quiet,
-            _results_root(args.results_dir),
+            results_root,
             benchmarks=args.benchmarks,
             only=args.only,
             dry_run=args.dry_run,

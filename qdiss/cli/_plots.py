@@ -13,8 +13,6 @@ import numpy as np
 from ._context import label_with_unit as unit_label
 from ._store import load_json, load_npz
 
-__all__ = ["colour_scale", "plot_task"]
-
 _FAILED = "#d62728"
 
 

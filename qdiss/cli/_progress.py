@@ -5,8 +5,6 @@ from __future__ import annotations
 import signal
 import sys
 
-__all__ = ["Progress", "StopFlag"]
-
 
 class Progress:
     """A progress bar over ``total`` items, or nothing at all in quiet mode."""

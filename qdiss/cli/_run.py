@@ -12,8 +12,6 @@ from ._progress import StopFlag
 from ._store import ResultsDir, save_json
 from ._study import Study
 
-__all__ = ["run_study"]
-
 
 def environment() -> dict:
     import jax

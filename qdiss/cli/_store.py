@@ -17,17 +17,6 @@ import numpy as np
 
 from ._errors import UsageError
 
-__all__ = [
-    "ResultsDir",
-    "atomic_write",
-    "fingerprint",
-    "load_npz",
-    "load_tree",
-    "task_meta",
-    "to_json",
-    "tree_arrays",
-]
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -59,23 +48,17 @@ def to_json(value: Any) -> Any:
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_json(value.tolist())
-    if isinstance(value, np.generic):
-        return to_json(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if hasattr(value, "__array__") and not isinstance(value, (str, bytes)):
-        return to_json(np.asarray(value))
+        return to_json(np.asarray(value).tolist())  # numpy and JAX arrays and scalars
     return value
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(to_json(value), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
 def save_json(path: Path, value: Any) -> None:
-    atomic_write(path, dumps(value).encode("utf-8"))
+    """Write ``value`` as indented JSON (:func:`to_json`), atomically."""
+    text = json.dumps(to_json(value), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    atomic_write(path, text.encode("utf-8"))
 
 
 def save_npz(path: Path, arrays: dict[str, Any]) -> None:
@@ -174,20 +157,18 @@ class ResultsDir:
         holder = load_json(path)
         if holder and holder.get("host") == me["host"] and holder.get("pid") != me["pid"]:
             try:
-                os.kill(int(holder["pid"]), 0)
+                os.kill(int(holder["pid"]), 0)  # PermissionError: alive, another user's
             except (ProcessLookupError, ValueError, TypeError):
-                pass  # stale: that run was killed
+                holder = None  # stale: that run was killed
             except PermissionError:
-                self._refuse(holder)
-            else:
-                self._refuse(holder)
+                pass
+            if holder is not None:
+                raise UsageError(
+                    f"another qdiss run (process {holder['pid']}) is writing to {self.path}; "
+                    "wait for it to finish or stop it (it can be resumed), or use another "
+                    "--results-dir."
+                )
         save_json(path, me)
-
-    def _refuse(self, holder) -> None:
-        raise UsageError(
-            f"another qdiss run (process {holder['pid']}) is writing to {self.path}; wait for it "
-            "to finish or stop it (it can be resumed), or use another --results-dir."
-        )
 
     def unlock(self) -> None:
         try:

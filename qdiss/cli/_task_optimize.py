@@ -30,8 +30,6 @@ from ._registry import parameter_domain
 from ._store import load_npz, load_tree, save_json, save_npz, task_meta, tree_arrays
 from ._study import parse_label
 
-__all__ = ["run_optimize"]
-
 
 def _bijection(task, label, entry):
     import qdiss
@@ -47,14 +45,6 @@ def _bijection(task, label, entry):
     return qdiss.less_than(hi) if math.isinf(lo) else qdiss.bounded(lo, hi)
 
 
-def _optimizer(task):
-    import optax
-
-    if task.optimizer == "lbfgs":
-        return optax.lbfgs(learning_rate=task.learning_rate)
-    return getattr(optax, task.optimizer)(task.learning_rate)  # adam, sgd
-
-
 def run_optimize(ctx: Context, task) -> bool:
     import qdiss
 
@@ -63,7 +53,12 @@ def run_optimize(ctx: Context, task) -> bool:
     labels = list(task.parameters)
     constraints = {label: _bijection(task, label, entry) for label in labels}
     sign = -1.0 if task.goal == "maximize" else 1.0
-    optimizer = _optimizer(task)
+    import optax
+
+    if task.optimizer == "lbfgs":
+        optimizer = optax.lbfgs(learning_rate=task.learning_rate)
+    else:
+        optimizer = getattr(optax, task.optimizer)(task.learning_rate)  # adam, sgd
     x0 = {}
     for label in labels:
         name, index = parse_label(label)

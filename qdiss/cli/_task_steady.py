@@ -15,8 +15,6 @@ from ._context import Context, format_value
 from ._merits import resolve
 from ._store import load_json, save_json, task_meta
 
-__all__ = ["run_steady"]
-
 
 def _stats(sol) -> dict:
     fields = ((f.name, getattr(sol.stats, f.name)) for f in dataclasses.fields(sol.stats))
@@ -99,8 +97,9 @@ def _print(ctx: Context, task, saved: dict) -> None:
     ctx.say(
         f"  status: {saved['status']}   relative residual ‖L(ρ)‖/(‖L‖‖ρ‖) = {saved['residual']:.2e}"
     )
-    top = _top_level_population(saved)
-    if top is not None:
+    top = saved.get("stats", {}).get("top_level_population")  # None: saved before it existed
+    top = None if top is None else float(np.max(np.asarray(top, dtype=float)))
+    if top is not None and not np.isnan(top):  # NaN: a model without bosonic modes
         ctx.say(
             f"  truncation: population of the top two Fock levels of the model's modes = "
             f"{top:.2e} (flagged above 1e-6 in float64, 1e-4 in float32; raise the cutoff if so)"
@@ -116,13 +115,3 @@ def _print(ctx: Context, task, saved: dict) -> None:
         for merit, grads in saved["gradients"].items():
             for name, grad in grads.items():
                 ctx.say(f"    d{merit}/d{name} = {format_value(np.asarray(grad, float), 6)}")
-
-
-def _top_level_population(saved: dict) -> float | None:
-    """The truncation statistic of a saved result (``None`` for a model without bosonic modes,
-    whose statistic is NaN, or for results saved before it existed)."""
-    value = saved.get("stats", {}).get("top_level_population")
-    if value is None:
-        return None
-    value = float(np.max(np.asarray(value, dtype=float)))
-    return None if np.isnan(value) else value

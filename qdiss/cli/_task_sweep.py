@@ -24,8 +24,6 @@ from ._merits import resolve
 from ._progress import Progress
 from ._store import load_npz, save_json, save_npz, task_meta
 
-__all__ = ["run_sweep"]
-
 
 def _block_size(task, size: int, devices: int) -> int:
     if task.checkpoint_every is not None:

@@ -1,6 +1,8 @@
 """Figures of merit: small pure JAX functions of a density matrix (or a Lindbladian), each with
 its formula in the docstring, each working under ``jit``, ``vmap`` and ``grad`` (finite gradients
-at non-smooth points; see ``qdiss/measures/_states.py`` for the rules)."""
+at non-smooth points; see ``qdiss/measures/_states.py`` for the rules). ``resolve_merit(name,
+model, L)`` finds a figure of merit by name (a generic one here, or one the model declares) and
+checks that it applies (``available_merits(model, L)`` lists those that do)."""
 
 from ._dynamics import (
     liouvillian_gap as liouvillian_gap,
@@ -15,6 +17,16 @@ from ._entanglement import (
     log_negativity as log_negativity,
     negativity as negativity,
     phi_plus_fraction as phi_plus_fraction,
+)
+from ._merits import (
+    BIPARTITE as BIPARTITE,
+    GENERIC_MERITS as GENERIC_MERITS,
+    TWO_QUBITS as TWO_QUBITS,
+    Merit as Merit,
+    Requirement as Requirement,
+    available_merits as available_merits,
+    merit_candidates as merit_candidates,
+    resolve_merit as resolve_merit,
 )
 from ._spin import (
     block_spin_moments as block_spin_moments,
