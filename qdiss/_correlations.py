@@ -50,6 +50,8 @@ from ._lindbladian import AbstractLindbladian
 from ._lindbladian.dense import _to_array
 from ._operator import DeflatedProblem
 from ._pseudo_inverse import (
+    DENSE_LIMIT,
+    PROPAGATE_DENSE_LIMIT,
     AbstractResolventSolver,
     default_resolvent_solver,
     pseudo_inverse,
@@ -127,7 +129,7 @@ def _expect(lindbladian: AbstractLindbladian, op: Array, x: Array) -> Array:
     return jnp.sum(op.T * lindbladian.to_dense(x))
 
 
-def _setup(lindbladian, rho_ss, solver):
+def _setup(lindbladian, rho_ss, solver, dense_limit: int = DENSE_LIMIT):
     if not isinstance(lindbladian, AbstractLindbladian):
         raise TypeError(
             "`lindbladian` must be a qdiss Lindbladian (e.g. `qdiss.Lindbladian(H, jump_ops)`); "
@@ -136,7 +138,7 @@ def _setup(lindbladian, rho_ss, solver):
     problem = DeflatedProblem.build(lindbladian)
     rho = _steady(lindbladian, rho_ss)
     if solver is None:
-        solver = default_resolvent_solver(problem)
+        solver = default_resolvent_solver(problem, dense_limit)
     if not isinstance(solver, AbstractResolventSolver):
         raise TypeError(
             "`solver` must be a resolvent solver (`qdiss.DenseResolvent()` or "
@@ -162,7 +164,7 @@ def spectrum(
     - ``A``, ``B``: ``(n, n)`` operators (arrays, QuTiP Qobjs, dynamiqs QArrays).
     - ``rho_ss``: the steady state (default: ``qdiss.steady_state(lindbladian).rho``).
     - ``solver``: :class:`qdiss.DenseResolvent` (an LU per ω) or :class:`qdiss.KrylovResolvent`
-      (matrix-free GMRES per ω); ``None``: dense up to 2500 unknowns.
+      (matrix-free GMRES per ω); ``None``: dense up to 256 unknowns.
     - ``throw``: raise if a resolvent solve fails (``False``: the codes are in ``result``).
 
     The frequencies are batched with ``vmap``; differentiable in everything (implicit rule).
@@ -203,9 +205,10 @@ def correlation_2op_1t(
     ⟨A⟩⟨B⟩ part, C(τ) → ⟨A⟩⟨B⟩ for τ → ∞).
 
     e^{Lτ} is ``jax.scipy.linalg.expm`` of the superoperator on the unknowns with
-    :class:`qdiss.DenseResolvent` (one exponential for equally spaced concrete τ's), a
-    ``qdiss.evolve`` trajectory with :class:`qdiss.KrylovResolvent`. Differentiable."""
-    problem, rho, solver = _setup(lindbladian, rho_ss, solver)
+    :class:`qdiss.DenseResolvent` (one exponential for equally spaced concrete τ's; the default
+    up to 2500 unknowns), a ``qdiss.evolve`` trajectory with :class:`qdiss.KrylovResolvent`
+    (its ``evolve_rtol``/``evolve_atol``). Differentiable."""
+    problem, rho, solver = _setup(lindbladian, rho_ss, solver, PROPAGATE_DENSE_LIMIT)
     n, dtype = lindbladian.n, lindbladian.dtype
     a, b = _operator(A, "A", n, dtype), _operator(B, "B", n, dtype)
     states = solver.propagate(problem, _sandwich(lindbladian, b, rho), taus)
@@ -227,8 +230,8 @@ def coherence_function_g2(
 
     both complex ``(T,)`` (real up to round-off); g⁽²⁾(0) = ⟨a†a†aa⟩/⟨a†a⟩² and g⁽²⁾(τ) → 1 for
     τ → ∞. In a sector representation a ρ a† stays block-diagonal for an ``a`` of fixed charge,
-    so g⁽²⁾ works there too. Differentiable."""
-    problem, rho, solver = _setup(lindbladian, rho_ss, solver)
+    so g⁽²⁾ works there too. Time evolution as in :func:`correlation_2op_1t`. Differentiable."""
+    problem, rho, solver = _setup(lindbladian, rho_ss, solver, PROPAGATE_DENSE_LIMIT)
     n, dtype = lindbladian.n, lindbladian.dtype
     op = _operator(a, "a", n, dtype)
     number = op.conj().T @ op
@@ -273,14 +276,12 @@ def linear_response(
     instead of a transposed one); itself differentiable."""
     epsilon = jnp.asarray(epsilon)
     lindbladian = family(epsilon)
-    problem, rho, solver = _setup(lindbladian, rho_ss, solver)
+    _, rho, solver = _setup(lindbladian, rho_ss, solver)
     op = _operator(observable, "observable", lindbladian.n, lindbladian.dtype)
-    rho_fixed = rho
 
     def applied(eps):
-        return family(eps).mv(rho_fixed)
+        return family(eps).mv(rho)
 
     _, derivative = jax.jvp(applied, (epsilon,), (jnp.ones_like(epsilon),))
     plus = pseudo_inverse(lindbladian, rho, solver=solver)
-    del problem
     return -_expect(lindbladian, op, plus.mv(derivative))
