@@ -76,13 +76,15 @@ class SpectrumSolution(eqx.Module):
     - ``spectrum``: S(ω) = 2 Re F(ω), real ``(W,)`` (QuTiP's ``spectrum``).
     - ``one_sided``: F(ω) = −tr(A (L − iω)⁻¹ Q(Bρ_ss)), complex ``(W,)``.
     - ``result``: a ``qdiss.RESULTS`` code per frequency (``successful``, or the resolvent
-      solve's failure).
+      solve's failure: ``max_steps_reached``, ``stagnation``, ``residual_too_large``...).
+    - ``residual``: ‖(L − iω + s·tr(·)E)Y − Q(Bρ_ss)‖/‖Q(Bρ_ss)‖ of each resolvent solve.
     """
 
     omega: Array
     spectrum: Array
     one_sided: Array
     result: RESULTS
+    residual: Array
 
 
 def _operator(x, name: str, n: int, dtype) -> Array:
@@ -155,6 +157,7 @@ def spectrum(
     *,
     rho_ss: Array | None = None,
     solver: AbstractResolventSolver | None = None,
+    batch_size: int | None = None,
     throw: bool = True,
 ) -> SpectrumSolution:
     r"""The stationary spectrum S(ω) = 2 Re F(ω), F(ω) = −tr(A (L − iω)⁻¹ Q(B ρ_ss)), of
@@ -165,9 +168,12 @@ def spectrum(
     - ``rho_ss``: the steady state (default: ``qdiss.steady_state(lindbladian).rho``).
     - ``solver``: :class:`qdiss.DenseResolvent` (an LU per ω) or :class:`qdiss.KrylovResolvent`
       (matrix-free GMRES per ω); ``None``: dense up to 256 unknowns.
+    - ``batch_size``: ``None`` solves every frequency at once (``vmap``); an integer solves
+      that many at a time (``lax.map(..., batch_size=...)``), bounding memory: a vmapped GMRES
+      holds ``restart + 1`` Krylov vectors per frequency.
     - ``throw``: raise if a resolvent solve fails (``False``: the codes are in ``result``).
 
-    The frequencies are batched with ``vmap``; differentiable in everything (implicit rule).
+    Differentiable in everything (implicit rule).
     """
     problem, rho, solver = _setup(lindbladian, rho_ss, solver)
     n, dtype = lindbladian.n, lindbladian.dtype
@@ -180,14 +186,23 @@ def spectrum(
 
     def one(w):
         z = 1j * w.astype(dtype)
-        y, result = resolvent_solve(problem, z, x, solver)
-        return -_expect(lindbladian, a, y), result
+        y, result, residual = resolvent_solve(problem, z, x, solver)
+        return -_expect(lindbladian, a, y), result, residual
 
-    one_sided, result = jax.vmap(one)(omega)
+    if batch_size is None:
+        one_sided, result, residual = jax.vmap(one)(omega)
+    else:
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"`batch_size` must be a positive integer or None; got {batch_size}.")
+        one_sided, result, residual = jax.lax.map(one, omega, batch_size=batch_size)
     if throw:
         one_sided = result.error_if(one_sided, result != RESULTS.successful)
     return SpectrumSolution(
-        omega=omega, spectrum=2 * jnp.real(one_sided), one_sided=one_sided, result=result
+        omega=omega,
+        spectrum=2 * jnp.real(one_sided),
+        one_sided=one_sided,
+        result=result,
+        residual=residual,
     )
 
 

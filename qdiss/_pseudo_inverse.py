@@ -267,10 +267,15 @@ def resolvent_solve(
     x: Array,
     solver: AbstractResolventSolver,
     state=None,
-) -> tuple[Array, RESULTS]:
-    """Y = A_z⁻¹X (module docstring) for X of ``state_shape`` (padding zero), differentiable
-    by the implicit rule in the Lindbladian, X and z. ``state``: ``solver.prepare(problem, z)``
-    when already built (to reuse one factorisation for several right-hand sides)."""
+) -> tuple[Array, RESULTS, Array]:
+    """(Y, result, residual): Y = A_z⁻¹X (module docstring) for X of ``state_shape`` (padding
+    zero), differentiable by the implicit rule in the Lindbladian, X and z. ``state``:
+    ``solver.prepare(problem, z)`` when already built (to reuse one factorisation for several
+    right-hand sides).
+
+    ``residual`` = ‖A_z Y − X‖/‖X‖ (0 for X = 0), recomputed from Y; above ``RESIDUAL_TOL``
+    (1e-8 in float64, 1e-3 in float32) a solve the solver called successful gets
+    ``RESULTS.residual_too_large``, and a non-finite Y ``RESULTS.nonfinite``."""
     if state is None:
         state = solver.prepare(problem, z)
     b = problem.to_physical(x)
@@ -284,7 +289,17 @@ def resolvent_solve(
         lambda r: solver.solve(state, r),
         lambda r: solver.transpose_solve(state, r),
     )
-    return problem.from_physical(y), result
+    sg = jax.lax.stop_gradient
+    y_fixed, b_fixed = sg(y), sg(b)
+    b_norm = jnp.linalg.norm(b_fixed)
+    residual = jnp.linalg.norm(sg(matvec(y_fixed)) - b_fixed) / jnp.where(b_norm > 0, b_norm, 1)
+    eps = float(jnp.finfo(problem.dtype).eps)
+    tol = 1e-8 if eps < 1e-10 else 1e-3
+    ok = result == RESULTS.successful
+    finite = jnp.all(jnp.isfinite(y_fixed))
+    result = RESULTS.where(ok & ~finite, RESULTS.nonfinite, result)
+    result = RESULTS.where(ok & finite & ~(residual <= tol), RESULTS.residual_too_large, result)
+    return problem.from_physical(y), result, residual
 
 
 def _implicit(
@@ -363,7 +378,7 @@ def pseudo_inverse(
     project = _projector(problem, rho_ss)
 
     def mv(x):
-        y, result = resolvent_solve(problem, zero, project(x), solver, state)
+        y, result, _ = resolvent_solve(problem, zero, project(x), solver, state)
         return jnp.where(result == RESULTS.successful, y, jnp.full_like(y, jnp.nan))
 
     structure = jax.ShapeDtypeStruct(problem.state_shape, problem.dtype)

@@ -9,6 +9,7 @@ differences for gradients.
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -202,6 +203,9 @@ def test_kerr_spectrum_matches_qutip():
         ref = qutip.spectrum(H, omegas, c_ops, A, B)
         got = qdiss.spectrum(L, omegas, A, B).spectrum
         assert np.allclose(got, ref, rtol=1e-8, atol=1e-10)
+    # in batches of 4 frequencies (lax.map), the last one partial
+    got = qdiss.spectrum(L, omegas, a.dag(), a, batch_size=4).spectrum
+    assert np.allclose(got, qutip.spectrum(H, omegas, c_ops, a.dag(), a), rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("solver", list(SOLVERS))
@@ -243,6 +247,22 @@ def test_spectrum_under_jit_and_vmap_over_parameters():
         H, c_ops, a = _qutip_kerr(np.asarray(KERR.at[2].set(d)))
         ref = qutip.spectrum(H, np.asarray(omegas), c_ops, a.dag(), a)
         assert np.allclose(batched[i], ref, rtol=1e-8, atol=1e-10)
+
+
+def test_failed_resolvent_solves_are_reported():
+    """GMRES stopped after one short cycle: the code says so (throw=False), ``throw=True``
+    raises, and the residual shows it; a converged solve reports a tiny residual."""
+    L, a = _kerr(KERR)
+    omegas = np.array([0.0, 1.0])
+    starved = qdiss.KrylovResolvent(max_steps=1, restart=2)
+    out = qdiss.spectrum(L, omegas, a.conj().T, a, solver=starved, throw=False)
+    assert np.all(out.result == qdiss.RESULTS.max_steps_reached)
+    assert np.all(np.asarray(out.residual) > 1e-6)
+    with pytest.raises(eqx.EquinoxRuntimeError, match="maximum number of solver steps"):
+        qdiss.spectrum(L, omegas, a.conj().T, a, solver=starved)
+    good = qdiss.spectrum(L, omegas, a.conj().T, a, solver=qdiss.KrylovResolvent())
+    assert np.all(good.result == qdiss.RESULTS.successful)
+    assert np.all(np.asarray(good.residual) < 1e-10)
 
 
 # ------------------------------------------------------------------- other representations
