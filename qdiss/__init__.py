@@ -15,6 +15,7 @@ from ._correlations import (
     g2_zero as g2_zero,
     linear_response as linear_response,
     spectrum as spectrum,
+    susceptibility as susceptibility,
 )
 from ._evolve import EvolveSolution as EvolveSolution, evolve as evolve
 from ._lindbladian import (

@@ -66,6 +66,7 @@ __all__ = [
     "g2_zero",
     "linear_response",
     "spectrum",
+    "susceptibility",
 ]
 
 
@@ -300,3 +301,48 @@ def linear_response(
     _, derivative = jax.jvp(applied, (epsilon,), (jnp.ones_like(epsilon),))
     plus = pseudo_inverse(lindbladian, rho, solver=solver)
     return -_expect(lindbladian, op, plus.mv(derivative))
+
+
+def susceptibility(
+    family: Callable[[Array], AbstractLindbladian],
+    observable,
+    omega,
+    *,
+    epsilon: Any = 0.0,
+    rho_ss: Array | None = None,
+    solver: AbstractResolventSolver | None = None,
+    throw: bool = True,
+) -> Array:
+    r"""The frequency-dependent linear response χ(ω) of ⟨O⟩ to a periodic modulation of the
+    generator, L(t) = L + ε(t)L′ with ε(t) = ε e^{−iωt} (L′ = dL/dε at ``epsilon``):
+
+        δ⟨O⟩(t) = χ(ω) ε e^{−iωt},   χ(ω) = ∫₀^∞ e^{iωτ} tr(O e^{Lτ} L′ρ_ss) dτ
+                                          = −tr(O (L + iω)⁻¹ L′ρ_ss),
+
+    complex ``(W,)`` for the frequencies ``omega``; χ(0) is :func:`linear_response`. L′ρ_ss is
+    traceless (each L(ε) preserves the trace), so the resolvent acts on the traceless subspace
+    and ω = 0 is regular. Same arguments as :func:`linear_response` and :func:`spectrum`
+    (``throw``: raise if a resolvent solve fails). Differentiable."""
+    epsilon = jnp.asarray(epsilon)
+    lindbladian = family(epsilon)
+    problem, rho, solver = _setup(lindbladian, rho_ss, solver)
+    op = _operator(observable, "observable", lindbladian.n, lindbladian.dtype)
+    omega = jnp.asarray(omega)
+    if omega.ndim != 1:
+        raise ValueError(f"`omega` must be a 1-d array of frequencies; got shape {omega.shape}.")
+    dtype = lindbladian.dtype
+
+    def applied(eps):
+        return family(eps).mv(rho)
+
+    _, derivative = jax.jvp(applied, (epsilon,), (jnp.ones_like(epsilon),))
+    derivative = derivative - rho * lindbladian.trace(derivative)  # exactly traceless
+
+    def one(w):
+        y, result, _ = resolvent_solve(problem, -1j * w.astype(dtype), derivative, solver)
+        return -_expect(lindbladian, op, y), result
+
+    chi, result = jax.vmap(one)(omega)
+    if throw:
+        chi = result.error_if(chi, result != RESULTS.successful)
+    return chi
