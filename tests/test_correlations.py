@@ -158,6 +158,13 @@ def test_cavity_spectrum_is_the_lorentzian(solver):
     assert np.allclose(out.spectrum, closed, rtol=1e-7)  # truncation at 16 photons
     one_sided = nth / (1j * (omegas - delta) + kappa / 2)
     assert np.allclose(out.one_sided, one_sided, rtol=1e-7)
+    # differentiable in ω too: dS/dω = −2n̄κ(ω − Δ)/((ω − Δ)² + κ²/4)²
+    w0 = 1.0
+    slope = jax.grad(
+        lambda w: qdiss.spectrum(L, w[None], a.conj().T, a, solver=SOLVERS[solver]).spectrum[0]
+    )(jnp.asarray(w0))
+    expected = -2 * nth * kappa * (w0 - delta) / ((w0 - delta) ** 2 + kappa**2 / 4) ** 2
+    assert np.isclose(slope, expected, rtol=1e-6)
 
 
 def test_cavity_spectrum_matches_qutip_and_numpy():
