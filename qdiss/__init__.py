@@ -54,6 +54,7 @@ from ._pseudo_inverse import (
     AbstractResolventSolver as AbstractResolventSolver,
     DenseResolvent as DenseResolvent,
     KrylovResolvent as KrylovResolvent,
+    SchurResolvent as SchurResolvent,
     pseudo_inverse as pseudo_inverse,
 )
 from ._solution import (
