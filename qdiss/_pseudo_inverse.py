@@ -30,11 +30,13 @@ when ``None``):
 - :class:`KrylovResolvent`: matrix-free restarted GMRES (``qdiss._solver._gmres``), right
   preconditioned by the eigenbasis-diagonal inverse of L without its recycling term
   (``"hermitian"`` of ``qdiss._solver._preconditioner``) shifted by the same z, so that the
-  preconditioner follows the shift; the transposed solve is left-preconditioned by Pᵀ.
+  preconditioner follows the shift; the transposed solve runs on A_zᵀP⁻ᵀ (the transpose of the
+  left-preconditioned P⁻¹A_z).
 
 Every solve is differentiable (forward and reverse) by the implicit rule with respect to the
 Lindbladian, the right-hand side and the shift: Ẏ = A_z⁻¹(Ẋ − Ȧ_z Y), never by differentiating
-the iteration. A solve that does not converge returns its result code; its derivative is NaN.
+the iteration. A solve that fails (its result code is not ``successful``), or whose derivative
+solve fails, has NaN derivatives (``qdiss._adjoint.poison_derivative``), as in ``steady_state``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import lineax as lx
 from jaxtyping import Array
 
 from . import _linalg
+from ._adjoint import poison_derivative
 from ._lindbladian import AbstractLindbladian
 from ._operator import DeflatedProblem
 from ._solution import RESULTS
@@ -350,6 +353,7 @@ def resolvent_solve(
     finite = jnp.all(jnp.isfinite(y_fixed))
     result = RESULTS.where(ok & ~finite, RESULTS.nonfinite, result)
     result = RESULTS.where(ok & finite & ~(residual <= tol), RESULTS.residual_too_large, result)
+    y = poison_derivative(y, result != RESULTS.successful)
     return problem.from_physical(y), result, residual
 
 

@@ -263,7 +263,8 @@ def test_spectrum_under_jit_and_vmap_over_parameters():
 
 def test_failed_resolvent_solves_are_reported():
     """GMRES stopped after one short cycle: the code says so (throw=False), ``throw=True``
-    raises, and the residual shows it; a converged solve reports a tiny residual."""
+    raises, the residual shows it and the gradient is NaN; a converged solve reports a tiny
+    residual."""
     L, a = _kerr(KERR)
     omegas = np.array([0.0, 1.0])
     starved = qdiss.KrylovResolvent(max_steps=1, restart=2)
@@ -272,6 +273,12 @@ def test_failed_resolvent_solves_are_reported():
     assert np.all(np.asarray(out.residual) > 1e-6)
     with pytest.raises(eqx.EquinoxRuntimeError, match="maximum number of solver steps"):
         qdiss.spectrum(L, omegas, a.conj().T, a, solver=starved)
+    grad = jax.grad(
+        lambda p: jnp.sum(
+            qdiss.spectrum(_kerr(p)[0], omegas, a.conj().T, a, solver=starved, throw=False).spectrum
+        )
+    )(KERR)
+    assert np.all(np.isnan(grad))  # a failed solve has no meaningful derivative
     good = qdiss.spectrum(L, omegas, a.conj().T, a, solver=qdiss.KrylovResolvent())
     assert np.all(good.result == qdiss.RESULTS.successful)
     assert np.all(np.asarray(good.residual) < 1e-10)
