@@ -8,6 +8,15 @@ from ._baths import (
     thermal_bath_jumps as thermal_bath_jumps,
     two_mode_squeezed_kossakowski as two_mode_squeezed_kossakowski,
 )
+from ._correlations import (
+    SpectrumSolution as SpectrumSolution,
+    coherence_function_g2 as coherence_function_g2,
+    correlation_2op_1t as correlation_2op_1t,
+    g2_zero as g2_zero,
+    linear_response as linear_response,
+    spectrum as spectrum,
+    susceptibility as susceptibility,
+)
 from ._evolve import EvolveSolution as EvolveSolution, evolve as evolve
 from ._lindbladian import (
     AbstractLindbladian as AbstractLindbladian,
@@ -40,6 +49,13 @@ from ._optimize import (
 from ._perturbative import (
     PerturbativeSolution as PerturbativeSolution,
     perturbative_steady_state as perturbative_steady_state,
+)
+from ._pseudo_inverse import (
+    AbstractResolventSolver as AbstractResolventSolver,
+    DenseResolvent as DenseResolvent,
+    KrylovResolvent as KrylovResolvent,
+    SchurResolvent as SchurResolvent,
+    pseudo_inverse as pseudo_inverse,
 )
 from ._solution import (
     RESULTS as RESULTS,
