@@ -101,10 +101,12 @@ class LowLyingSpectrum(eqx.Module):
     - ``converged`` (k,): both residuals ≤ ``tol`` and finite.
     - ``result``: ``RESULTS.successful`` when every pair converged (and the kernel is
       one-dimensional); ``non_unique`` when the
-      steady state is not unique (A singular: its inverse failed, or a second eigenvalue
-      |λ_i| ≤ 1e3·eps·s was found; the pairs keep their own ``converged`` flags, and the other
-      eigenvalues are then usually not converged); ``max_steps_reached`` when
-      Arnoldi did not converge within ``max_restarts``; ``residual_too_large`` otherwise.
+      steady state is not unique (A singular: its solutions are not finite, or a second
+      eigenvalue |λ_i| ≤ 1e3·eps·s was found; the pairs keep their own ``converged`` flags, and
+      the other eigenvalues are then usually not converged); ``max_steps_reached`` when a pair
+      is not converged and Arnoldi did not converge within ``max_restarts`` or a GMRES solve fell
+      short of its tolerance (an inexact solve is otherwise harmless: the true residuals judge
+      every pair); ``residual_too_large`` otherwise.
     - ``num_restarts`` (2,): Krylov–Schur restarts of the right and left runs.
     """
 
@@ -193,14 +195,16 @@ class _GMRESInverse(eqx.Module):
         return x, (sol.result == lx.RESULTS.successful) & jnp.all(jnp.isfinite(x))
 
     def transpose_solve(self, v):
-        """x = P⁻ᵀz with (P⁻¹A)ᵀ z = Aᵀ P⁻ᵀ z = v: GMRES on Aᵀ right-preconditioned by Pᵀ."""
+        """x with Aᵀx = v from (A P⁻¹)ᵀ x = P⁻ᵀAᵀ x = P⁻ᵀv: the transposed operator of
+        :meth:`solve`, left-preconditioned by Pᵀ (the transposed solve of ``Krylov``'s
+        gradients)."""
         problem = self.problem
-        left = lx.FunctionLinearOperator(
-            lambda y: self._precond_inverse(problem.packed_mv(y)), self._structure()
+        operator = lx.FunctionLinearOperator(
+            lambda y: problem.packed_mv(self._precond_inverse(y)), self._structure()
         )
-        sol = lx.linear_solve(left.T, v, self.solver, throw=False)
         inverse = lx.FunctionLinearOperator(self._precond_inverse, self._structure())
-        x = inverse.T.mv(sol.value)
+        sol = lx.linear_solve(operator.T, inverse.T.mv(v), self.solver, throw=False)
+        x = sol.value
         return x, (sol.result == lx.RESULTS.successful) & jnp.all(jnp.isfinite(x))
 
     def to_state(self, v):
@@ -263,7 +267,10 @@ def _ritz(g, m):
 
 def _arnoldi(apply, v0, *, want, m, keep, max_restarts, tol, counter):
     """Krylov–Schur iteration for the ``want`` eigenvalues of largest modulus of the linear map
-    ``apply`` (v ↦ (A⁻¹v, ok)) of a vector space of ``v0.size`` dimensions.
+    ``apply`` (v ↦ (A⁻¹v, ok)) of a vector space of ``v0.size`` dimensions. An application
+    that is not ``ok`` (GMRES short of its tolerance) is used all the same (an inexact
+    shift-invert step perturbs the basis; the true residuals judge the result); a non-finite
+    one stops the iteration.
 
     Converged when every wanted Ritz pair (θ, y) has 2|1/θ|·‖A⁻¹y − θy‖ ≤ tol/4 (then
     ‖Ay − y/θ‖ ≤ ‖A‖·|1/θ|·‖A⁻¹y − θy‖ is below tol·s). Returns (θ, Ritz vectors (keep, P),
@@ -288,7 +295,7 @@ def _arnoldi(apply, v0, *, want, m, keep, max_restarts, tol, counter):
             nxt = jnp.where(breakdown, fresh, w / safe_beta)
             g = g.at[:, j].set(h).at[j + 1, j].set(jnp.where(breakdown, 0, beta).astype(dtype))
             basis = basis.at[j + 1].set(nxt)
-            return basis, g, ok & ok_j
+            return basis, g, ok & ok_j & jnp.all(jnp.isfinite(x))
 
         return jax.lax.fori_loop(start, m, step, (basis, g, ok))
 
@@ -300,7 +307,8 @@ def _arnoldi(apply, v0, *, want, m, keep, max_restarts, tol, counter):
         basis, g, start, restart, _, ok = carry
         basis, g, ok = expand(basis, g, start, ok, restart)
         theta, s, estimate = _ritz(g, m)
-        done = converged_of(theta, estimate) | ~ok | (restart >= max_restarts)
+        finite = jnp.all(jnp.isfinite(g))
+        done = converged_of(theta, estimate) | ~finite | (restart >= max_restarts)
         q = _orthonormal_columns(s[:, :keep])
         new_basis = jnp.zeros_like(basis).at[:keep].set(q.T @ basis[:m]).at[keep].set(basis[m])
         new_g = jnp.zeros_like(g)
@@ -387,6 +395,7 @@ def _compute(lindbladian, k, method, krylov, krylov_size, max_restarts, tol, see
     # the steady state: ρ_ss = A⁻¹(s E)
     rhs = work.to_physical(work.rhs())
     x_ss, ok_ss = inverse.solve(rhs)
+    finite_ss = jnp.all(jnp.isfinite(x_ss))
     rho_ss = inverse.to_state(x_ss)
     rho_ss = rho_ss / lindbladian.trace(rho_ss)
     weights = jnp.asarray(lindbladian.trace_weights(), dtype)
@@ -471,16 +480,17 @@ def _compute(lindbladian, k, method, krylov, krylov_size, max_restarts, tol, see
     eps = float(jnp.finfo(dtype).eps)
     # a second eigenvalue 0 (to round-off) means a degenerate kernel: not a unique steady state
     second_zero = jnp.any((jnp.abs(lam[1:]) <= 1e3 * eps * scale) & converged[1:])
-    inverse_ok = ok_ss & arnoldi_ok & ~second_zero
+    # a singular A (LU: non-finite solutions) or a second eigenvalue 0: not unique
+    unique = finite_ss & jnp.all(jnp.isfinite(lam)) & ~second_zero
+    # an inexact inverse (GMRES short of its tolerance) is judged by the true residuals
+    iterations_ok = arnoldi_converged & arnoldi_ok & ok_ss
     result = RESULTS.where(
-        ~inverse_ok,
+        ~unique,
         RESULTS.non_unique,
         RESULTS.where(
             jnp.all(converged),
             RESULTS.successful,
-            RESULTS.where(
-                ~arnoldi_converged, RESULTS.max_steps_reached, RESULTS.residual_too_large
-            ),
+            RESULTS.where(~iterations_ok, RESULTS.max_steps_reached, RESULTS.residual_too_large),
         ),
     )
     bad = ~converged | ~(condition <= 1 / np.sqrt(eps))

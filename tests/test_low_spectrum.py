@@ -324,3 +324,17 @@ def test_bad_arguments():
         qdiss.low_lying_spectrum(np.eye(16), 3)
     with pytest.raises(ValueError, match="`method`"):
         measures.liouvillian_gap(L, method="eigs")
+
+
+def test_inexact_gmres_is_not_reported_as_non_unique():
+    """GMRES stopped far short of its tolerance (one cycle of two steps) on a problem with a
+    unique steady state: the result says the iteration fell short (max_steps_reached), never
+    non_unique, and a pair is marked converged only if it is a true eigenpair."""
+    rep = REPRESENTATIONS["dense"]
+    lam_ref = reference_eigenvalues("dense", rep.theta0)
+    k = untied_count(lam_ref, 4)
+    krylov = qdiss.Krylov(max_steps=1, restart=2)
+    spec = qdiss.low_lying_spectrum(rep.make(), k, method="gmres", krylov=krylov)
+    assert spec.result == qdiss.RESULTS.max_steps_reached
+    for value in np.asarray(spec.eigenvalues)[np.asarray(spec.converged)]:
+        assert np.min(np.abs(lam_ref - value)) < 1e-8
