@@ -37,7 +37,7 @@ and a restart that keeps the wanted part: with S the wanted Ritz vectors of G_m 
 orthonormalisation (Gram–Schmidt; the Schur vectors of that invariant subspace),
 A⁻¹(V_m Q) = (V_m Q)(Qᴴ G_m Q) + g v_{m+1}(e_mᵀ Q), a Krylov decomposition from which the next
 m − keep steps continue. A breakdown (an invariant subspace found) continues with a random
-orthogonal vector.
+vector (a deterministic quasi-random one, orthogonalised).
 
 **Status.** Every returned pair carries its true relative residuals, computed with L itself,
 ‖L(r) − λr‖/(s‖r‖) and ‖L†(l) − λ̄l‖/(s‖l‖), and is marked converged only when both are at most
