@@ -27,6 +27,10 @@ from ._lindbladian import (
     pi_from_dense as pi_from_dense,
     pi_to_dense as pi_to_dense,
 )
+from ._low_spectrum import (
+    LowLyingSpectrum as LowLyingSpectrum,
+    low_lying_spectrum as low_lying_spectrum,
+)
 from ._optimize import (
     AbstractBijection as AbstractBijection,
     Bounded as Bounded,

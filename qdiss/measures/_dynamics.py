@@ -13,8 +13,12 @@ from jaxtyping import Array
 
 from .. import _linalg
 from .._lindbladian import AbstractLindbladian
+from .._low_spectrum import low_lying_spectrum
 
 __all__ = ["liouvillian_gap", "liouvillian_spectrum"]
+
+# ``liouvillian_gap(method="auto")`` diagonalises densely up to this many unknowns.
+_DENSE_MAX_UNKNOWNS = 1024
 
 
 def _superoperator(lindbladian) -> Array:
@@ -41,7 +45,7 @@ def liouvillian_spectrum(lindbladian) -> Array:
     return lam[jnp.argsort(-jnp.real(lam))]
 
 
-def liouvillian_gap(lindbladian) -> Array:
+def liouvillian_gap(lindbladian, *, method: str = "auto", num_modes: int = 6) -> Array:
     r"""Liouvillian gap, the slowest relaxation rate: ``Δ = −max Re λ`` over the eigenvalues λ of
     the superoperator other than the steady state's 0.
 
@@ -59,7 +63,25 @@ def liouvillian_gap(lindbladian) -> Array:
     has a square-root branch point (e.g. a qubit driven at Ω = κ with dephasing ``√κ σ^z``), Δ is
     accurate only to ~√eps relative and the gradient is finite but meaningless (large, up to
     order 1/√eps), except along directions that keep the defect, such as rescaling L.
+
+    ``method``: ``"dense"`` (the above: every eigenvalue of the dense superoperator), ``"arnoldi"``
+    (shift-invert Arnoldi, :func:`qdiss.low_lying_spectrum`: Δ among the ``num_modes``
+    eigenvalues closest to 0, for large systems and every representation; its gradient is
+    dλ = ⟨l, dL(r)⟩/⟨l, r⟩; NaN when a mode did not converge), or ``"auto"`` (the default:
+    ``"dense"`` for a superoperator matrix and up to 1024 unknowns (n ≤ 32 for a dense state),
+    ``"arnoldi"`` above). The Arnoldi gap is the gap among the modes found: it misses a slow
+    mode farther from 0 than the ``num_modes`` closest (a weakly damped fast oscillation).
     """
+    if method not in ("auto", "dense", "arnoldi"):
+        raise ValueError(f"`method` must be 'auto', 'dense' or 'arnoldi'; got {method!r}.")
+    is_lindbladian = isinstance(lindbladian, AbstractLindbladian)
+    if method == "auto":
+        large = is_lindbladian and lindbladian.physical_indices().size > _DENSE_MAX_UNKNOWNS
+        method = "arnoldi" if large else "dense"
+    if method == "arnoldi":
+        if not is_lindbladian:
+            raise TypeError("`method='arnoldi'` needs a qdiss Lindbladian, not a matrix.")
+        return low_lying_spectrum(lindbladian, num_modes).gap()
     lam = _linalg.eigvals_differentiable(_superoperator(lindbladian))
     zero = jnp.argmin(jnp.abs(lam))
     rates = jnp.where(jnp.arange(lam.shape[0]) == zero, -jnp.inf, jnp.real(lam))
