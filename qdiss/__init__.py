@@ -15,6 +15,8 @@ from ._correlations import (
     g2_zero as g2_zero,
     linear_response as linear_response,
     spectrum as spectrum,
+    steady_state_derivative as steady_state_derivative,
+    steady_state_fisher_information as steady_state_fisher_information,
     susceptibility as susceptibility,
 )
 from ._evolve import EvolveSolution as EvolveSolution, evolve as evolve

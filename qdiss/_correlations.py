@@ -58,6 +58,7 @@ from ._pseudo_inverse import (
     resolvent_solve,
 )
 from ._solution import RESULTS
+from .measures import fisher_information
 
 __all__ = [
     "SpectrumSolution",
@@ -66,6 +67,8 @@ __all__ = [
     "g2_zero",
     "linear_response",
     "spectrum",
+    "steady_state_derivative",
+    "steady_state_fisher_information",
     "susceptibility",
 ]
 
@@ -301,6 +304,46 @@ def linear_response(
     _, derivative = jax.jvp(applied, (epsilon,), (jnp.ones_like(epsilon),))
     plus = pseudo_inverse(lindbladian, rho, solver=solver)
     return -_expect(lindbladian, op, plus.mv(derivative))
+
+
+def steady_state_derivative(
+    family: Callable[[Array], AbstractLindbladian],
+    *,
+    epsilon: Any = 0.0,
+    rho_ss: Array | None = None,
+    solver: AbstractResolventSolver | None = None,
+) -> Array:
+    r"""dρ_ss/dε = −L⁺(L'(ρ_ss)), the whole state's linear response (see :func:`linear_response`,
+    same arguments), as a state of the Lindbladian's representation (traceless). One
+    pseudo-inverse solve; differentiable."""
+    epsilon = jnp.asarray(epsilon)
+    lindbladian = family(epsilon)
+    _, rho, solver = _setup(lindbladian, rho_ss, solver)
+    _, derivative = jax.jvp(lambda eps: family(eps).mv(rho), (epsilon,), (jnp.ones_like(epsilon),))
+    return -pseudo_inverse(lindbladian, rho, solver=solver).mv(derivative)
+
+
+def steady_state_fisher_information(
+    family: Callable[[Array], AbstractLindbladian],
+    *,
+    epsilon: Any = 0.0,
+    rho_ss: Array | None = None,
+    solver: AbstractResolventSolver | None = None,
+) -> Array:
+    r"""Quantum Fisher information of the steady state w.r.t. a parameter ε of the generator,
+
+        F_Q(ε) = 2 Σ_{λᵢ+λⱼ>0} |⟨i|∂_ερ_ss|j⟩|²/(λᵢ + λⱼ),   ∂_ερ_ss = −L⁺(L'(ρ_ss)),
+
+    (:func:`qdiss.measures.fisher_information` of ρ_ss and :func:`steady_state_derivative`): the
+    precision bound 1/(ν F_Q) for estimating ε from ν copies of the steady state. The derivative
+    is the implicit one (one pseudo-inverse solve, no finite differences); the result is
+    differentiable in every parameter the family depends on. ``family(eps)`` as in
+    :func:`linear_response`; the state is made dense (``to_dense``) for the eigen-decomposition."""
+    epsilon = jnp.asarray(epsilon)
+    lindbladian = family(epsilon)
+    _, rho, solver = _setup(lindbladian, rho_ss, solver)
+    drho = steady_state_derivative(family, epsilon=epsilon, rho_ss=rho, solver=solver)
+    return fisher_information(lindbladian.to_dense(rho), lindbladian.to_dense(drho))
 
 
 def susceptibility(

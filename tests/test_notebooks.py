@@ -24,6 +24,7 @@ EXPECTED = {
     "03_eplt_channels",
     "04_kerr_entangled_baths",
     "05_synchronisation",
+    "06_spectra_and_gap",
 }
 CELL_TIMEOUT = 300  # seconds for any single cell (small mode needs well under a minute in all)
 

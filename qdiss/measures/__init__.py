@@ -32,6 +32,7 @@ from ._spin import (
     block_spin_moments as block_spin_moments,
     collective_spin_operators as collective_spin_operators,
     dicke_basis as dicke_basis,
+    fisher_information as fisher_information,
     kitagawa_ueda_squeezing as kitagawa_ueda_squeezing,
     kitagawa_ueda_squeezing_from_moments as kitagawa_ueda_squeezing_from_moments,
     quantum_fisher_information as quantum_fisher_information,

@@ -36,6 +36,7 @@ __all__ = [
     "collective_spin_operators",
     "dicke_basis",
     "kitagawa_ueda_squeezing",
+    "fisher_information",
     "quantum_fisher_information",
     "spin_moments",
     "spin_operators",
@@ -320,6 +321,59 @@ def _qfi_jvp(primals, tangents):
     d_g = 2 * jnp.sum(weights * jnp.real(gp.conj() * dgp))
     value = jnp.sum(weights * jnp.abs(gp) ** 2)
     return value, (d_rho + d_g).astype(value.dtype)
+
+
+def _sld_in_eigenbasis(rho: Array, drho: Array):
+    """ρ's eigenbasis V and the symmetric logarithmic derivative X' = V†XV of ρ + ε·dρ:
+    X'ᵢⱼ = 2 D'ᵢⱼ/(λᵢ + λⱼ) with D' = V†dρV, 0 where λᵢ + λⱼ = 0 (rank rule)."""
+    w, v = clipped_eigh(rho)
+    d = v.conj().T @ (0.5 * (drho + drho.conj().T)) @ v
+    total = w[:, None] + w[None, :]
+    positive = total > 0
+    inverse = jnp.where(positive, 2 / jnp.where(positive, total, 1.0), 0.0).astype(d.dtype)
+    return v, d, d * inverse
+
+
+@jax.custom_jvp
+def _fisher(rho: Array, drho: Array) -> Array:
+    _, d, x = _sld_in_eigenbasis(rho, drho)
+    return jnp.real(jnp.sum(d.T * x))
+
+
+@_fisher.defjvp
+def _fisher_jvp(primals, tangents):
+    r"""F = tr(D X) with ρX + Xρ = 2D (X the SLD, D = dρ/dθ): differentiating the Sylvester
+    equation gives δF = 2 tr(δD·X) − tr(δρ·X²), with no eigenvalue gap anywhere (exact at
+    degenerate spectra; along states of fixed rank at rank-deficient ones)."""
+    (rho, drho), (t_rho, t_drho) = primals, tangents
+    v, d, x = _sld_in_eigenbasis(rho, drho)
+    vh = v.conj().T
+    t_d = vh @ (0.5 * (t_drho + t_drho.conj().T)).astype(v.dtype) @ v
+    t_r = vh @ (0.5 * (t_rho + t_rho.conj().T)).astype(v.dtype) @ v
+    value = jnp.real(jnp.sum(d.T * x))
+    tangent = 2 * jnp.real(jnp.sum(t_d.T * x)) - jnp.real(jnp.sum(t_r.T * (x @ x)))
+    return value, tangent.astype(value.dtype)
+
+
+def fisher_information(rho: Array, drho: Array) -> Array:
+    r"""Quantum Fisher information of a family ρ(θ) from ρ and its derivative ``drho`` = ∂ρ/∂θ:
+
+        F_Q = tr(∂ρ · X),   ρX + Xρ = 2∂ρ   (X the symmetric logarithmic derivative)
+            = 2 Σ_{λᵢ+λⱼ>0} |⟨i|∂ρ|j⟩|²/(λᵢ + λⱼ),
+
+    ``ρ = Σ λᵢ|i⟩⟨i|`` (Braunstein & Caves, PRL 72, 3439 (1994)). For ρ(θ) = e^{−iθG}ρe^{iθG}
+    it is :func:`quantum_fisher_information`. Terms with λᵢ + λⱼ = 0 are dropped and eigenvalues
+    below ``n·eps·λ_max`` count as 0 (the module's rank rule). Differentiable in both arguments by
+    δF = 2 tr(δ∂ρ·X) − tr(δρ·X²) (gap-free; exact along states of fixed rank). For the QFI of a
+    steady state w.r.t. a parameter of its Lindbladian:
+    :func:`qdiss.steady_state_fisher_information`.
+    """
+    rho = _check_square(rho, "rho")
+    drho = jnp.asarray(drho)
+    if drho.shape != rho.shape:
+        raise ValueError(f"`drho` must have the shape of `rho`, {rho.shape}; got {drho.shape}.")
+    dtype = _common_dtype(rho, drho, complex_=True)
+    return _fisher(rho.astype(dtype), drho.astype(dtype))
 
 
 def quantum_fisher_information(rho: Array, generator: Array) -> Array:
