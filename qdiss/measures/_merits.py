@@ -123,7 +123,8 @@ GENERIC_MERITS: dict[str, Merit] = {
         Merit(
             "liouvillian_gap",
             lambda model, L, rho: liouvillian_gap(L),
-            "slowest relaxation rate −max Re λ ≠ 0 of the Liouvillian (dense: small systems)",
+            "slowest relaxation rate −max Re λ ≠ 0 of the Liouvillian (dense eig up to 1024 "
+            "unknowns, shift-invert Arnoldi above)",
             _SOURCE,
             lower=0.0,
         ),
