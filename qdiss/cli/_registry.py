@@ -15,15 +15,8 @@ from typing import Any
 
 from ..models import ModelEntry, Parameter, find_model, model_entries, parse_label
 
-__all__ = [
-    "ModelEntry",
-    "Parameter",
-    "SOLVERS",
-    "find_model",
-    "model_entries",
-    "parse_label",
-    "solver_class",
-]
+__all__ = ["SOLVERS", "ModelEntry", "Parameter", "find_model", "model_entries", "parse_label"]
+__all__ += ["parameter_domain", "solver_class", "solver_options"]
 
 SOLVERS = ("Auto", "DenseLU", "SparseLU", "Krylov", "Evolve")
 
