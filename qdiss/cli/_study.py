@@ -118,15 +118,6 @@ def _reals(value) -> np.ndarray:
     return array
 
 
-def _check_domain(p: _registry.Parameter, values: np.ndarray) -> np.ndarray:
-    """``values`` if they lie in the parameter's declared domain, else a ``ValueError``."""
-    if p.domain == "nonnegative" and np.any(values < 0):
-        raise ValueError(f"`{p.name}` is a rate and must be ≥ 0; got {short(values.tolist())}")
-    if p.domain == "positive" and np.any(values <= 0):
-        raise ValueError(f"`{p.name}` must be > 0; got {short(values.tolist())}")
-    return values
-
-
 Merits = Annotated[
     list[str],
     Field(min_length=1, description='a list of figures of merit, e.g. ["purity"]'),
@@ -288,8 +279,7 @@ def _parameters_table(entry: _registry.ModelEntry) -> type[_Table]:
 
     def field(p: _registry.Parameter):
         if p.kind == "real":
-            domain = pydantic.AfterValidator(lambda values: _check_domain(p, values))
-            hint = Annotated[Any, pydantic.AfterValidator(_reals), domain]
+            hint = Annotated[Any, pydantic.AfterValidator(_reals), pydantic.AfterValidator(p.check)]
         else:
             hint = {"int": int, "bool": bool}.get(p.kind, str)
         return hint, Field(... if p.required else None, description=p.describe())
@@ -518,7 +508,7 @@ class _Checks:
             grid = np.geomspace if raw.scale == "log" else np.linspace
             values = np.asarray(raw.values) if raw.values else grid(raw.start, raw.stop, raw.num)
             try:
-                _check_domain(self.entry.parameter(name), values)
+                self.entry.parameter(name).check(values)
             except ValueError as e:
                 self.fail(where, str(e))
             axes.append(Axis(raw.parameter, name, index, values, raw.scale))
