@@ -12,6 +12,7 @@ import functools
 import math
 import re
 import tomllib
+import types
 import typing
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -291,18 +292,22 @@ def _parameters_table(entry: _registry.ModelEntry) -> type[_Table]:
 
 
 def _solver_table(name: str) -> type[_Table]:
-    """The [solver] table of a solver: ``name``, ``precision`` and the options a study may set
-    (:func:`._registry.solver_options`; numbers ≥ 0)."""
-
-    def field(hint):
+    """The [solver] table of a solver: ``name``, ``precision`` and each field of the solver
+    class whose annotation (``None`` aside) is a float, int, bool, str or ``Literal`` of strings;
+    numbers ≥ 0."""
+    cls = _registry.solver_class(name)
+    fields = {}
+    for f in dataclasses.fields(cls):
+        hint = typing.get_type_hints(cls)[f.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        kinds = {t for t in (typing.get_args(hint) if union else (hint,)) if t is not type(None)}
+        kinds = {float} if kinds == {int, float} else kinds
+        hint = kinds.pop() if len(kinds) == 1 else None
         if typing.get_origin(hint) is typing.Literal:
             hint = _choice(*typing.get_args(hint))
-        return hint | None, Field(None, ge=hint(0) if hint in (int, float) else None)
-
-    options = _registry.solver_options(_registry.solver_class(name))
-    table = pydantic.create_model(
-        name, __base__=_Solver, **{k: field(h) for k, h in options.items()}
-    )
+        if hint in (float, int, bool, str) or typing.get_origin(hint) is Annotated:
+            fields[f.name] = hint | None, Field(None, ge=hint(0) if hint in (int, float) else None)
+    table = pydantic.create_model(name, __base__=_Solver, **fields)
     table.noun = f"option of solver {name}"
     return table
 
