@@ -234,6 +234,30 @@ CASES = [
         ["already named"],
     ),
     (
+        "unknown field of a sweep axis",
+        GOOD + SWEEP.replace("num = 3 }", "num = 3, stp = 1.0 }"),
+        "task[1].axes[0].stp",
+        ["unknown field", "Did you mean `stop`"],
+    ),
+    (
+        "misspelt task kind",
+        _edit('kind = "steady"', 'kind = "stedy"'),
+        "task[0].kind",
+        ["`optimize`", "'stedy'", "Did you mean `steady`"],
+    ),
+    (
+        "empty list of merits",
+        _edit('merits = ["concurrence"]', "merits = []"),
+        "task[0].merits",
+        ["at least one", "empty list"],
+    ),
+    (
+        "number for a true/false field",
+        _edit('merits = ["concurrence"]', 'merits = ["concurrence"]\ngradients = 1'),
+        "task[0].gradients",
+        ["`true` or `false`", "the number 1"],
+    ),
+    (
         "bad study name",
         _edit('name = "good"', 'name = "../up"'),
         "name",
