@@ -44,6 +44,7 @@ class Context:
     optima: dict[str, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict)
 
     def say(self, *args) -> None:
+        """Print, unless quiet."""
         if not self.quiet:
             print(*args, flush=True)
 
@@ -94,6 +95,7 @@ class Context:
             )
 
     def unit(self, name: str, default: str | None = None) -> str | None:
+        """:meth:`Study.unit`."""
         return self.study.unit(name, default)
 
     def merit_unit(self, name: str) -> str | None:
