@@ -234,6 +234,30 @@ CASES = [
         ["already named"],
     ),
     (
+        "unknown field of a sweep axis",
+        GOOD + SWEEP.replace("num = 3 }", "num = 3, stp = 1.0 }"),
+        "task[1].axes[0].stp",
+        ["unknown field", "Did you mean `stop`"],
+    ),
+    (
+        "misspelt task kind",
+        _edit('kind = "steady"', 'kind = "stedy"'),
+        "task[0].kind",
+        ["`optimize`", "'stedy'", "Did you mean `steady`"],
+    ),
+    (
+        "empty list of merits",
+        _edit('merits = ["concurrence"]', "merits = []"),
+        "task[0].merits",
+        ["at least one", "empty list"],
+    ),
+    (
+        "number for a true/false field",
+        _edit('merits = ["concurrence"]', 'merits = ["concurrence"]\ngradients = 1'),
+        "task[0].gradients",
+        ["`true` or `false`", "the number 1"],
+    ),
+    (
         "bad study name",
         _edit('name = "good"', 'name = "../up"'),
         "name",
@@ -316,3 +340,32 @@ def test_run_without_the_cli_extra_names_it(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "r").exists()
     args = ["run", str(path), "--results-dir", str(tmp_path / "r"), "--no-plots", "-q"]
     assert cli_main(args) == 0
+
+
+def test_without_pydantic_the_help_and_info_work_and_run_names_it(tmp_path):
+    """pydantic reads study files and is part of the `cli` extra: without it (blocked in a fresh
+    interpreter) `qdiss run --help` (the study format) and `qdiss info` still work, and `qdiss
+    run` exits with status 2, naming pydantic and the extra, instead of an ImportError."""
+    import subprocess
+    import sys
+
+    study = tmp_path / "study.toml"
+    study.write_text(GOOD)
+    script = (
+        "import sys; sys.modules['pydantic'] = None; import importlib.util as u; "
+        "find = u.find_spec; u.find_spec = lambda n, *a: None if n == 'pydantic' else find(n, *a); "
+        "from qdiss.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+
+    def qdiss(*args):
+        return subprocess.run(
+            [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300
+        )
+
+    helped = qdiss("run", "--help")
+    assert helped.returncode == 0 and "[model.parameters]" in helped.stdout, helped.stderr
+    info = qdiss("info")
+    assert info.returncode == 0 and "Devices:" in info.stdout, info.stderr
+    ran = qdiss("run", str(study), "--results-dir", str(tmp_path / "r"), "-q", "--no-plots")
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr
+    assert "pydantic" in ran.stderr and "qdiss[cli]" in ran.stderr

@@ -19,6 +19,20 @@ def test_find_model_and_declared_parameters():
     assert {e.short for e in models.model_entries()} == set(models.MODELS)
 
 
+def test_parameter_check_holds_the_declared_domain():
+    """A rate is ≥ 0, a positive parameter > 0, an undeclared real anything; the error names
+    the parameter and the value that leaves the domain."""
+    magnon, kerr = models.find_model("magnon"), models.find_model("kerr")
+    rate, temperature = magnon.parameter("rate"), magnon.parameter("temperature")
+    np.testing.assert_array_equal(rate.check([0.0, 2.0]), np.array([0.0, 2.0]))
+    assert temperature.check(0.5).dtype == np.float64
+    with pytest.raises(ValueError, match=r"`rate` is a rate and must be ≥ 0; got -0.1"):
+        rate.check([0.3, -0.1])
+    with pytest.raises(ValueError, match=r"`temperature` must be > 0; got 0"):
+        temperature.check(0.0)
+    assert kerr.parameter("delta").domain is None and kerr.parameter("delta").check(-3.0) == -3.0
+
+
 def test_parse_label():
     assert models.parse_label("eta[3]") == ("eta", 3) and models.parse_label("mu") == ("mu", None)
     assert models.parse_label("eta[-1]") is None and models.parse_label("3x") is None

@@ -56,18 +56,13 @@ def build_model(entry, parameters: dict, overrides: dict, *, dtype=jnp.float64, 
     return model, L
 
 
-# Required integer parameters (sizes: N, cutoff) of an example instance: the smallest size that is
-# not the two-level / two-qubit special case.
-EXAMPLE_SIZE = 3
+EXAMPLE_SIZE = 3  # the required sizes (N, cutoff) of an example: the smallest not two-level
 
 
 def example_model(entry):
-    """``(model, L, sizes)``: an abstract instance of the model (``eqx.filter_eval_shape``: no
-    array is computed) and its Lindbladian, at the model's defaults, with every required integer
-    parameter at :data:`EXAMPLE_SIZE` and every required real one at 0.5; ``sizes`` maps the
-    integer parameters so set to their value. Enough to know the dims, which decide the generic
-    figures of merit that apply (``qdiss models NAME``). Raises what the model raises if it
-    rejects these values."""
+    """``(model, L, sizes)``: an abstract instance of the model (``eqx.filter_eval_shape``) and
+    its Lindbladian at the defaults, required integers at :data:`EXAMPLE_SIZE` (``sizes``) and
+    required reals at 0.5: its dims decide which generic figures of merit apply."""
     parameters, sizes = {}, {}
     for p in entry.parameters:
         if not p.required:

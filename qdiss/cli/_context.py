@@ -17,7 +17,7 @@ from ._registry import parse_label
 from ._store import ResultsDir, fingerprint
 from ._study import Study
 
-__all__ = ["Context", "Interrupted", "format_value", "label_with_unit", "pause_for_tests"]
+__all__ = ["Context", "format_value", "label_with_unit", "pause_for_tests"]
 
 
 def pause_for_tests() -> None:
@@ -29,14 +29,10 @@ def pause_for_tests() -> None:
         time.sleep(delay)
 
 
-class Interrupted(CLIError):
-    """Stopped by a signal after a checkpoint; the run can be resumed."""
-
-    status = 130
-
-
 @dataclasses.dataclass
 class Context:
+    """A task runner's study, results folder, solver, stop flag and earlier optima."""
+
     study: Study
     results: ResultsDir
     quiet: bool
@@ -48,6 +44,7 @@ class Context:
     optima: dict[str, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict)
 
     def say(self, *args) -> None:
+        """Print, unless quiet."""
         if not self.quiet:
             print(*args, flush=True)
 
@@ -74,6 +71,7 @@ class Context:
         return params
 
     def fingerprint(self, task, params: dict) -> str:
+        """A hash of what a task's results depend on; a run resumes only on an equal one."""
         study = self.study
         return fingerprint(
             {
@@ -88,30 +86,30 @@ class Context:
         )
 
     def check_stop(self) -> None:
+        """After a checkpoint: end the run (a resumable :class:`CLIError`) if a signal came."""
         if self.stop.requested:
-            raise Interrupted(
+            raise CLIError(
                 f"interrupted; everything computed so far is saved in {self.results.path}. Run "
                 "the same command again to resume where it stopped.",
                 status=130 if self.stop.signal == signal.SIGINT else 143,
             )
 
     def unit(self, name: str, default: str | None = None) -> str | None:
+        """:meth:`Study.unit`."""
         return self.study.unit(name, default)
 
     def merit_unit(self, name: str) -> str | None:
         """The study's unit for a figure of merit, else the generic one's, else None."""
         from ._merits import GENERIC
 
-        generic = GENERIC.get(name)
-        return self.study.unit(name, generic.unit if generic is not None else None)
+        return self.study.unit(name, getattr(GENERIC.get(name), "unit", None))
 
     def merit_lower(self, name: str) -> float | None:
         """The declared lower bound of a generic figure of merit (0 for a non-negative one),
         else None (unknown: the plots then look at the values)."""
         from ._merits import GENERIC
 
-        generic = GENERIC.get(name)
-        return generic.lower if generic is not None else None
+        return getattr(GENERIC.get(name), "lower", None)
 
 
 def label_with_unit(name: str, unit: str | None) -> str:
@@ -124,6 +122,7 @@ def label_with_unit(name: str, unit: str | None) -> str:
 
 
 def format_value(value, precision: int = 8) -> str:
+    """A number or an array, for the console."""
     array = np.asarray(value)
     if array.ndim == 0:
         return f"{float(array):.{precision}g}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-EXIT_OK = 0
 EXIT_FAILED = 1  # the run finished but something failed (a task, the model at run time)
 EXIT_USAGE = 2  # bad input: command line or study file
 EXIT_INTERRUPTED = 130

@@ -54,7 +54,7 @@ resumes where it stopped, giving the same numbers as an uninterrupted run.
 
 
 def _run_parser(sub) -> argparse.ArgumentParser:
-    from ._study import FORMAT
+    from ._format import FORMAT
 
     p = sub.add_parser(
         "run",
@@ -184,7 +184,7 @@ def _dispatch(args) -> int:
 
     results_root = getattr(args, "results_dir", None) or default_results_dir()
     if args.command == "run":
-        needed = ["tqdm"] * (not args.quiet) + ["matplotlib"] * (not args.no_plots)
+        needed = ["pydantic"] + ["tqdm"] * (not args.quiet) + ["matplotlib"] * (not args.no_plots)
         missing = [m for m in needed if importlib.util.find_spec(m) is None]
         if missing:
             raise UsageError(

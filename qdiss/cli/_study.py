@@ -1,178 +1,321 @@
-"""Study files: TOML in, a checked :class:`Study` out. A study file is data: it is parsed with
-``tomllib``, decoded against the declared schema below (the task dataclasses: each field's type,
-default and rules) and every name in it is looked up in a registry (models, figures of merit,
-solvers); nothing in it is executed or evaluated. Every problem is a :class:`StudyError` that
-names the file, the field and what is expected. The format is in :data:`FORMAT`.
+"""Study files: TOML in, a checked :class:`Study` out. A study file is data: ``tomllib`` parses it,
+the pydantic schema below (each field's type, default, rule and description) decodes it, and every
+name in it is looked up in a registry (models, figures of merit, solvers); nothing in it is
+executed. Every problem is a :class:`StudyError` naming the file, the field and what is expected
+(:func:`_study_error` translates pydantic's errors). The format is in :data:`FORMAT`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
+import pydantic
+from pydantic import Field
+from pydantic_core import PydanticCustomError
 
 from . import _registry
 from ._build import build_model
 from ._errors import StudyError, one_of, suggest
+from ._format import FORMAT
 from ._registry import parse_label
 
 __all__ = ["FORMAT", "Axis", "OptimizeTask", "Study", "SteadyTask", "SweepTask", "load_study"]
 
-FORMAT = """\
-Study file format (TOML; see the examples: `qdiss studies`, `qdiss studies NAME`):
-
-  name = "my-study"              # results go to RESULTS_DIR/<name>/  (letters, digits, - _ .)
-  description = "..."            # optional
-
-  [model]
-  name = "magnon"                # a model of qdiss.models: `qdiss models` lists them
-  [model.parameters]             # the arguments of the model class: `qdiss models NAME`
-  eta = [0.05, 0.99]             # real parameters: a number or a list of numbers
-  temperature = 0.5              # integer/true-false/string parameters: as the model says
-
-  [solver]                       # optional
-  name = "DenseLU"               # Auto (default), DenseLU, SparseLU, Krylov, Evolve
-  precision = "float64"          # or "float32"
-  residual_tol = 1e-10           # any option of that solver class, e.g. Krylov's max_steps
-
-  [units]                        # optional: axis and colour-bar labels for the plots
-  mu = "ω"                       # a parameter or figure of merit -> its unit
-
-  [[task]]                       # one or more tasks, run in order
-  kind = "steady"                # one steady state
-  merits = ["concurrence", "purity"]      # figures of merit: `qdiss models NAME`
-  gradients = true               # also d(merit)/d(parameter) for every real parameter
-
-  [[task]]
-  kind = "optimize"              # gradient-based optimisation (optax)
-  name = "optimize"              # optional (default: the kind); names the result files
-  objective = "concurrence"      # a figure of merit
-  goal = "maximize"              # or "minimize"
-  parameters = ["eta[0]", "mu"]  # whole parameters or single entries  name[i]
-  bounds = { "eta[0]" = [-0.999, 0.999], mu = [-4.0, 0.99] }   # optional; inf allowed
-  optimizer = "adam"             # adam (default), sgd, lbfgs
-  learning_rate = 0.05
-  steps = 100                    # at most this many steps
-  tolerance = 1e-8               # stop when the relative change of the objective stays
-  patience = 10                  #   below this for `patience` steps (0 disables)
-  checkpoint_every = 25          # optional: steps per checkpoint (default: every ~30 s)
-
-  [[task]]
-  kind = "sweep"                 # a grid over one or two parameters (a phase diagram)
-  start = "optimize"             # optional: start from the best point of an optimize task
-  merits = ["concurrence"]
-  axes = [
-    { parameter = "eta[0]", start = -1.0, stop = 1.0, num = 21 },
-    { parameter = "mu[0]", values = [-2.0, -1.0, 0.0, 0.5] },
-  ]                              # or start/stop/num with scale = "log"
-  checkpoint_every = 64          # optional: points per checkpoint block
-
-Each model declares its parameters' domains (`qdiss models NAME`): rates must be >= 0, a
-temperature > 0; the model checks the rest of its domain (e.g. |eta| <= 1) when the study loads.
-"""
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_PARAMETER = "a parameter name such as `mu` or `mu[0]`"
-_EXPECTED = {  # what a missing field of a table that is not a dataclass below holds
-    "model": "a [model] table with the model's `name` and a [model.parameters] table",
-    "task": "one or more [[task]] tables",
-    "name": "a name (a string)",
-    "parameters": "a table of the model's parameters",
-    "parameter": _PARAMETER,
-    "values": "a list of numbers",
-    "start": "a number",
-    "stop": "a number",
-    "num": "a number of points (a positive integer)",
-}
 QUICK_POINTS = 5
 QUICK_STEPS = 10
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_PARAMETER = "a parameter name such as `mu` or `mu[0]`"
+_AXES = "a list of one or two axes { parameter = ..., start = ..., stop = ..., num = ... }"
+
+
+def describe(value) -> str:
+    """A TOML value in words, for "got ..." in a message."""
+    if value is None:
+        return "nothing (the field is missing)"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return f"a list ({short(value)})"
+    if isinstance(value, dict):
+        return f"a table with keys {', '.join(map(repr, value)) or '(none)'}"
+    return f"a value of type {type(value).__name__}"
+
+
+def short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ---------------------------------------------------------------------------- the schema
 
 
-def _field(
-    default: Any = dataclasses.MISSING, *, toml: bool = True, factory=dataclasses.MISSING, **rules
-):
-    """A field of a study table: ``rules`` are :meth:`Checker.value`'s (``what``, ``minimum``,
-    ``strict``, ``choices``, ``pattern``); ``toml=False`` for what the loader fills in."""
-    return dataclasses.field(
-        default=default, default_factory=factory, metadata={"toml": toml, **rules}
-    )
+def _pick(choices: tuple[str, ...], value) -> str:
+    """The one of ``choices`` that ``value`` is, in any case, else a ``ValueError``."""
+    match = [c for c in choices if isinstance(value, str) and c.lower() == value.lower()]
+    if not match:
+        hint = suggest(value, choices) if isinstance(value, str) else ""
+        raise ValueError(f"expected {one_of(choices)}; got {describe(value)}.{hint}")
+    return match[0]
 
 
-_TASK_NAME = "a task name of letters, digits, '-', '_' and '.' (it names the result files)"
+def _choice(*choices: str):
+    """A string type: one of ``choices`` in any case, returned as spelt in ``choices``."""
+    return Annotated[str, pydantic.BeforeValidator(functools.partial(_pick, choices))]
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class _Task:
-    kind: str
-    name: str = _field(None, pattern=_NAME, what=_TASK_NAME)  # default: the kind
-    start: str | None = _field(None, what="`model` or the name of an earlier optimize task")
-    config: dict = _field(None, toml=False)  # the task's table as written
+def _rule(ok, expected: str):
+    """A check of a TOML value before it is decoded: "expected ...; got ..." unless ``ok``."""
+
+    def check(value):
+        if not ok(value):
+            raise ValueError(f"expected {expected}; got {describe(value)}")
+        return value
+
+    return pydantic.BeforeValidator(check)
 
 
-_MERITS = _field(what='a list of figures of merit, e.g. ["purity"]')
+def _distinct(names: list[str]) -> list[str]:
+    if len(set(names)) != len(names):
+        raise ValueError(f"lists {sorted({n for n in names if names.count(n) > 1})} twice")
+    return names
+
+
+def _named(what: str):
+    """A name of letters, digits, '-', '_' and '.'."""
+    return Annotated[str, _rule(lambda v: isinstance(v, str) and re.match(_NAME, v), what)]
+
+
+def _reals(value) -> np.ndarray:
+    """A number or a (nested, rectangular) list of finite numbers -> float64 array."""
+
+    def ok(v):
+        if isinstance(v, list):
+            return all(ok(x) for x in v)
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if not ok(value):
+        raise ValueError(f"expected a number or a list of numbers; got {describe(value)}")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except ValueError:
+        raise ValueError("expected a rectangular list of numbers (rows of equal length)") from None
+    if array.size == 0:
+        raise ValueError("expected at least one number; got an empty list")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"expected finite numbers; got {short(value)}")
+    return array
+
+
+Merits = Annotated[
+    list[str],
+    Field(min_length=1, description='a list of figures of merit, e.g. ["purity"]'),
+    pydantic.AfterValidator(_distinct),
+]
+Label = Annotated[str, _rule(lambda v: isinstance(v, str) and parse_label(v), _PARAMETER)]
+
+
+def _pair(bounds: list[float]) -> tuple[float, float]:
+    if len(bounds) != 2 or not bounds[0] < bounds[1]:
+        raise ValueError(f"expected [lower, upper] with lower < upper (inf allowed); got {bounds}")
+    return tuple(bounds)
+
+
+Bounds = Annotated[list[Annotated[float, pydantic.AllowInfNan()]], pydantic.AfterValidator(_pair)]
+
+
+class _Table(pydantic.BaseModel):
+    """A TOML table: its fields are the keys it may have; ``noun`` names them in messages."""
+
+    model_config = pydantic.ConfigDict(strict=True, frozen=True, allow_inf_nan=False)
+    noun: ClassVar[str] = "field"
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _keys(cls, raw):
+        """No unknown key, no missing one; told with the table's keys and their descriptions."""
+        fields = cls.model_fields
+        for key in raw if isinstance(raw, dict) else ():  # else pydantic: "expected a table"
+            if key not in fields:
+                unknown = f"unknown {cls.noun}; expected {one_of(fields)}.{suggest(key, fields)}"
+                raise PydanticCustomError("key", "{text}", {"key": key, "text": unknown})
+        for key, f in fields.items() if isinstance(raw, dict) else ():
+            if f.is_required() and key not in raw:
+                missing = f"missing {cls.noun}; expected {f.description}"
+                raise PydanticCustomError("key", "{text}", {"key": key, "text": missing})
+        return raw
+
+
+class _AxisTable(_Table):
+    parameter: Label = Field(description=_PARAMETER)
+    values: list[float] | None = Field(None, min_length=1)
+    start: float | None = None
+    stop: float | None = None
+    num: int | None = Field(None, ge=1, le=100_000)
+    scale: _choice("linear", "log") = "linear"
+
+    @pydantic.model_validator(mode="after")
+    def _either(self):
+        """``values`` alone, or ``start``, ``stop`` and ``num`` (and ``scale``)."""
+        grid = [k for k in ("start", "stop", "num", "scale") if k in self.model_fields_set]
+        if self.values is not None and grid:
+            raise ValueError(f"expected `values` or `start`, `stop`, `num`; got both ({grid})")
+        if self.values is None and len([k for k in grid if k != "scale"]) < 3:
+            raise ValueError("expected `values`, or `start`, `stop` and `num`")
+        if self.scale == "log" and (self.start <= 0 or self.stop <= 0):
+            raise ValueError(
+                f"a log-scale axis needs start, stop > 0; got {self.start}, {self.stop}"
+            )
+        return self
 
 
 @dataclasses.dataclass(frozen=True)
 class Axis:
-    label: str  # "eta[1]"
-    name: str  # "eta"
+    """One axis of a sweep: ``label`` ``"eta[1]"`` = parameter ``name`` entry ``index``."""
+
+    label: str
+    name: str
     index: int | None
     values: np.ndarray
     scale: str  # "linear" or "log"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+_TaskName = _named("a task name of letters, digits, '-', '_' and '.' (it names the result files)")
+
+
+class _Task(_Table):
+    name: _TaskName | None = None  # default: the kind
+    start: str | None = None  # "model" or an earlier optimize task; None: the model
+    _config: dict = pydantic.PrivateAttr(default_factory=dict)
+
+    @property
+    def config(self) -> dict:
+        """The task's table as written."""
+        return self._config
+
+
 class SteadyTask(_Task):
-    kind: str = "steady"
-    merits: tuple[str, ...] = _MERITS
+    """One steady state and its figures of merit (and their gradients)."""
+
+    kind: _choice("steady") = "steady"
+    merits: Merits
     gradients: bool = False
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class SweepTask(_Task):
-    kind: str = "sweep"
-    merits: tuple[str, ...] = _MERITS
-    axes: Any = _field(
-        what="a list of one or two axes { parameter = ..., start = ..., stop = ..., num = ... }"
-    )
-    checkpoint_every: int | None = _field(None, minimum=1)
-    chunk_size: int | None = _field(None, minimum=1)
+    """A grid over one or two parameters."""
+
+    kind: _choice("sweep") = "sweep"
+    merits: Merits
+    axes: Annotated[  # tuple[Axis, ...] once checked against the model
+        list[_AxisTable],
+        _rule(lambda v: isinstance(v, list) and 1 <= len(v) <= 2, _AXES),
+        Field(description=_AXES),
+    ]
+    checkpoint_every: int | None = Field(None, ge=1)
+    chunk_size: int | None = Field(None, ge=1)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class OptimizeTask(_Task):
-    kind: str = "optimize"
-    objective: str = _field(what="a figure of merit to optimise")
-    goal: str = _field("maximize", choices=("maximize", "minimize"))
-    parameters: tuple[str, ...] = _field(what="a list of parameter names to optimise")
-    bounds: dict = _field(factory=dict)
-    optimizer: str = _field("adam", choices=("adam", "sgd", "lbfgs"))
-    learning_rate: float | None = _field(None, minimum=0.0, strict=True)  # default: 0.05 but lbfgs
-    steps: int = _field(minimum=1, what="the maximum number of optimisation steps (an integer)")
-    tolerance: float = _field(1e-8, minimum=0.0)
-    gradient_tolerance: float | None = _field(None, minimum=0.0)
-    patience: int = _field(10, minimum=1)
-    on_failure: str = _field("backtrack", choices=("backtrack", "stop"))
-    max_failures: int = _field(10, minimum=1)
-    checkpoint_every: int | None = _field(None, minimum=1)
+    """A gradient-based optimisation of one figure of merit."""
+
+    kind: _choice("optimize") = "optimize"
+    objective: str = Field(description="a figure of merit to optimise")
+    goal: _choice("maximize", "minimize") = "maximize"
+    parameters: Annotated[list[Label], pydantic.AfterValidator(_distinct)] = Field(
+        min_length=1, description="a list of parameter names to optimise"
+    )
+    bounds: dict[str, Bounds] = {}
+    optimizer: _choice("adam", "sgd", "lbfgs") = "adam"
+    learning_rate: float | None = Field(None, gt=0.0)  # default: 0.05 but for lbfgs
+    steps: int = Field(ge=1, description="the maximum number of optimisation steps (an integer)")
+    tolerance: float = Field(1e-8, ge=0.0)
+    gradient_tolerance: float | None = Field(None, ge=0.0)
+    patience: int = Field(10, ge=1)
+    on_failure: _choice("backtrack", "stop") = "backtrack"
+    max_failures: int = Field(10, ge=1)
+    checkpoint_every: int | None = Field(None, ge=1)
 
 
-TASKS = {cls.kind: cls for cls in (SteadyTask, SweepTask, OptimizeTask)}
+TASKS = {"steady": SteadyTask, "sweep": SweepTask, "optimize": OptimizeTask}
 KINDS = tuple(TASKS)
+
+
+class _Model(_Table):
+    name: str = Field(description="a model name (a string)")
+    parameters: dict[str, Any] = Field(description="a table of the model's parameters")
+
+
+class _Solver(_Table):
+    name: _choice(*_registry.SOLVERS) = "Auto"
+    precision: _choice("float64", "float32") = "float64"
+
+
+class _StudyFile(_Table):
+    name: _named("a name of letters, digits, '-', '_' and '.' (it names the results folder)")
+    description: str = ""
+    model: _Model = Field(
+        description="a [model] table with the model's `name` and a [model.parameters] table"
+    )
+    solver: dict[str, Any] = {}  # read by the solver's own table: _solver_table
+    units: dict[str, str] = {}
+    task: list[dict[str, Any]] = Field(min_length=1, description="one or more [[task]] tables")
+
+
+def _parameters_table(entry: _registry.ModelEntry) -> type[_Table]:
+    """The [model.parameters] table of a model: its parameters with their declared kinds and
+    domains (a real one: a number or a list of numbers)."""
+
+    def field(p: _registry.Parameter):
+        if p.kind == "real":
+            hint = Annotated[Any, pydantic.AfterValidator(_reals), pydantic.AfterValidator(p.check)]
+        else:
+            hint = {"int": int, "bool": bool}.get(p.kind, str)
+        return hint, Field(... if p.required else None, description=p.describe())
+
+    fields = {p.name: field(p) for p in entry.parameters}
+    table = pydantic.create_model(entry.key, __base__=_Table, **fields)
+    table.noun = f"parameter of model {entry.key}"
+    return table
+
+
+def _solver_table(name: str) -> type[_Table]:
+    """The [solver] table of a solver: ``name``, ``precision`` and each field of the solver
+    class whose annotation (``None`` aside) is a float, int, bool, str or ``Literal`` of strings;
+    numbers ≥ 0."""
+    cls = _registry.solver_class(name)
+    fields = {}
+    for f in dataclasses.fields(cls):
+        hint = typing.get_type_hints(cls)[f.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        kinds = {t for t in (typing.get_args(hint) if union else (hint,)) if t is not type(None)}
+        kinds = {float} if kinds == {int, float} else kinds
+        hint = kinds.pop() if len(kinds) == 1 else None
+        if typing.get_origin(hint) is typing.Literal:
+            hint = _choice(*typing.get_args(hint))
+        if hint in (float, int, bool, str) or typing.get_origin(hint) is Annotated:
+            fields[f.name] = hint | None, Field(None, ge=hint(0) if hint in (int, float) else None)
+    table = pydantic.create_model(name, __base__=_Solver, **fields)
+    table.noun = f"option of solver {name}"
+    return table
 
 
 @dataclasses.dataclass
 class Study:
+    """A checked study file: its model, solver, units and tasks."""
+
     path: Path | None
     text: str
     name: str
@@ -195,165 +338,45 @@ class Study:
         return default
 
 
-# ---------------------------------------------------------------------------- the decoder
+# ------------------------------------------------------------- pydantic's errors in words
 
 
-def describe(value) -> str:
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return f"a list ({short(value)})"
-    if isinstance(value, dict):
-        return f"a table with keys {', '.join(map(repr, value)) or '(none)'}"
-    return f"a value of type {type(value).__name__}"
+def _study_error(path, error: pydantic.ValidationError, schema, prefix=()) -> StudyError:
+    """The first of pydantic's errors as a :class:`StudyError`: the field as a dotted path
+    (``task[1].axes[0].num``), what is expected (the message of a check above, or from the
+    error's type and context) and what was found."""
+    e = error.errors()[0]
+    kind, ctx, value, loc = e["type"], e.get("ctx", {}), e["input"], list(e["loc"])
+    if kind == "key":
+        loc.append(ctx["key"])
+    field = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in [*prefix, *loc])[1:]
+    bound = next((k for k in ctx if k in _SIGNS), None)  # ge=1: an integer; ge=0.0: a number
+    if kind in ("key", "value_error"):
+        message = str(ctx.get("text", ctx.get("error")))
+    elif bound is not None:
+        number = "an integer" if isinstance(ctx[bound], int) else "a number"
+        message = f"expected {number} {_SIGNS[bound]} {ctx[bound]:g}; got {value}"
+    elif kind in ("dict_type", "model_type"):
+        syntax = "`{...}`" if "[" in field else f"`[{field}]` or `{{...}}`"
+        message = f"expected a table ({syntax}); got {describe(value)}"
+    elif kind == "too_short":
+        message = "expected at least one entry; got an empty list"
+    else:  # a wrong type: pydantic's "Input should be a valid number" -> "a number"
+        expected = e["msg"].removeprefix("Input should be ").replace("valid ", "")
+        message = f"expected {_TYPES.get(kind, expected)}; got {describe(value)}"
+    return StudyError(path, field or None, message)
 
 
-def short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+_SIGNS = {"ge": "≥", "gt": ">", "le": "≤"}
+_TYPES = {"int_type": "an integer", "bool_type": "`true` or `false`"}
 
 
-class Checker:
-    """Reads TOML values of one file; every failure is a :class:`StudyError` naming the file,
-    the field (a dotted path such as ``task[2].axes[0].num``) and what is expected."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def fail(self, field: str | None, message: str):
-        raise StudyError(self.path, field, message)
-
-    def table(self, value, field, required=(), optional=None, what=_EXPECTED) -> dict:
-        """A table; with ``optional`` given, no keys but ``required`` and ``optional``."""
-        if not isinstance(value, dict):
-            self.fail(field, f"expected a table (`[{field}]` or `{{...}}`); got {describe(value)}")
-        allowed = [*required, *(optional or ())]
-        prefix = f"{field}." if field else ""
-        for key in value if optional is not None else ():
-            if key not in allowed:
-                self.fail(
-                    prefix + key,
-                    f"unknown field; expected {one_of(allowed)}.{suggest(key, allowed)}",
-                )
-        for key in required:
-            if key not in value:
-                expected = f"; expected {what[key]}" if key in what else ""
-                self.fail(prefix + key, f"this required field is missing{expected}")
-        return value
-
-    def decode(self, cls, raw: dict, field: str) -> dict:
-        """The values a task table gives for the fields of ``cls``, each read by
-        :meth:`value` from the field's type and rules; unknown and missing fields fail."""
-        fields = [f for f in dataclasses.fields(cls) if f.metadata.get("toml", True)]
-        required = [f.name for f in fields if _required(f)]
-        optional = [f.name for f in fields if not _required(f)]
-        what = {f.name: f.metadata["what"] for f in fields if "what" in f.metadata}
-        self.table(raw, field, required, optional, what)
-        hints = typing.get_type_hints(cls)
-        rules = {f.name: {k: v for k, v in f.metadata.items() if k != "toml"} for f in fields}
-        return {
-            k: self.value(hints[k], v, f"{field}.{k}", **rules[k])
-            for k, v in raw.items()
-            if k != "kind"
-        }
-
-    def value(self, hint, value, field, *, minimum=None, strict=False, choices=None, **text):
-        """A value of type ``hint`` (``str``, ``bool``, ``int``, ``float``, ``tuple[str, ...]``,
-        a ``Literal`` of strings, ``X | None``; anything else is returned as it is); ``text``:
-        :meth:`string`'s ``pattern`` and ``what``."""
-        if typing.get_origin(hint) in (typing.Union, types.UnionType):
-            (hint,) = [t for t in typing.get_args(hint) if t is not type(None)]
-        if typing.get_origin(hint) is typing.Literal:
-            hint, choices = str, typing.get_args(hint)
-        if hint is str:
-            return self.string(value, field, choices, **text)
-        if hint is bool:
-            if not isinstance(value, bool):
-                self.fail(field, f"expected `true` or `false`; got {describe(value)}")
-            return value
-        if hint is int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                self.fail(field, f"expected an integer; got {describe(value)}")
-            if minimum is not None and value < minimum:
-                self.fail(field, f"expected an integer ≥ {minimum}; got {value}")
-            return value
-        if hint is float:
-            return self.number(value, field, minimum=minimum, strict=strict)
-        if hint == tuple[str, ...]:
-            return self.strings(value, field)
-        return value
-
-    def string(self, value, field, choices=None, pattern=None, what=None) -> str:
-        if not isinstance(value, str):
-            self.fail(field, f"expected {what or 'a string'}; got {describe(value)}")
-        if choices is not None:
-            match = [c for c in choices if c.lower() == value.lower()]
-            if not match:
-                self.fail(
-                    field, f"expected {one_of(choices)}; got {value!r}.{suggest(value, choices)}"
-                )
-            return match[0]
-        if pattern is not None and not pattern.match(value):
-            self.fail(field, f"expected {what}; got {value!r}")
-        return value
-
-    def number(self, value, field, *, minimum=None, strict=False, finite=True) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(field, f"expected a number; got {describe(value)}")
-        value = float(value)
-        if finite and not math.isfinite(value):
-            self.fail(field, f"expected a finite number; got {value}")
-        if minimum is not None and (value <= minimum if strict else value < minimum):
-            self.fail(
-                field, f"expected a number {'>' if strict else '≥'} {minimum:g}; got {value:g}"
-            )
-        return value
-
-    def strings(self, value, field) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(field, f"expected a list of strings; got {describe(value)}")
-        if not value:
-            self.fail(field, "expected at least one entry; got an empty list")
-        if len(set(value)) != len(value):
-            self.fail(field, f"lists {sorted({v for v in value if value.count(v) > 1})} twice")
-        return tuple(value)
-
-    def reals(self, value, field) -> np.ndarray:
-        """A number or a (nested, rectangular) list of numbers -> float64 array."""
-
-        def ok(v):
-            if isinstance(v, list):
-                return all(ok(x) for x in v)
-            return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-        if not ok(value):
-            self.fail(field, f"expected a number or a list of numbers; got {describe(value)}")
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except ValueError:
-            self.fail(field, "expected a rectangular list of numbers (rows of equal length)")
-        if array.size == 0:
-            self.fail(field, "expected at least one number; got an empty list")
-        if not np.all(np.isfinite(array)):
-            self.fail(field, f"expected finite numbers; got {short(value)}")
-        return array
-
-    def domain(self, field: str, parameter: _registry.Parameter, values: np.ndarray) -> None:
-        """The parameter's declared domain holds for ``values``."""
-        if parameter.domain == "nonnegative" and np.any(values < 0):
-            self.fail(
-                field, f"`{parameter.name}` is a rate and must be ≥ 0; got {short(values.tolist())}"
-            )
-        if parameter.domain == "positive" and np.any(values <= 0):
-            self.fail(field, f"`{parameter.name}` must be > 0; got {short(values.tolist())}")
-
-
-def _required(f: dataclasses.Field) -> bool:
-    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+def _validate(path, schema: type[_Table], raw, prefix=()):
+    """``raw`` decoded by ``schema``, or the :class:`StudyError` of its first problem."""
+    try:
+        return schema.model_validate(raw)
+    except pydantic.ValidationError as e:
+        raise _study_error(path, e, schema, prefix) from None
 
 
 # ------------------------------------------------------------------------------- loading
@@ -373,272 +396,205 @@ def load_study(path, *, quick: bool = False, text: str | None = None) -> Study:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise StudyError(path, None, f"is not valid TOML: {e}") from None
-    check = Checker(path)
-    check.table(data, "", ("model", "task"), ("name", "description", "solver", "units"))
-    what = "a name of letters, digits, '-', '_' and '.' (it names the results folder)"
-    name = check.string(data.get("name", path.stem), "name", pattern=_NAME, what=what)
-    description = check.string(data.get("description", ""), "description")
-    model, parameters = _load_model(check, data["model"])
-    solver = _load_solver(check, check.table(data.get("solver", {}), "solver"))
-    units = check.table(data.get("units", {}), "units")
-    for key, value in units.items():
-        check.string(value, f"units.{key}", what="a unit (a string)")
-    if not isinstance(data["task"], list) or not data["task"]:
-        check.fail("task", f"expected one or more `[[task]]` tables; got {describe(data['task'])}")
+    raw = _validate(path, _StudyFile, {"name": path.stem, **data})
+    entry = _registry.find_model(raw.model.name)
+    if entry is None:
+        names = [e.short for e in _registry.model_entries()]
+        raise StudyError(
+            path,
+            "model.name",
+            f"unknown model {raw.model.name!r}; expected one of {', '.join(names)}."
+            + suggest(raw.model.name, names),
+        )
+    table = _validate(path, _parameters_table(entry), raw.model.parameters, ("model", "parameters"))
+    checks = _Checks(path, entry, {k: getattr(table, k) for k in raw.model.parameters})
+    checks.build("model.parameters")
+    name = _validate(path, _Solver, {"name": raw.solver.get("name", "Auto")}, ("solver",)).name
+    solver = _validate(path, _solver_table(name), raw.solver, ("solver",))
+    options = {k: getattr(solver, k) for k in raw.solver if k not in ("name", "precision")}
+    try:
+        _registry.solver_class(name)(**options)
+    except (ValueError, TypeError) as e:
+        raise StudyError(path, "solver", f"solver {name} rejects these options: {e}") from None
     tasks: list = []
-    for i, raw in enumerate(data["task"]):
-        tasks.append(_load_task(check, f"task[{i}]", raw, model, parameters, tasks))
-    study = Study(path, text, name, description, model, parameters, *solver, dict(units), tasks)
-    _check_merits(check, study)
+    for i, table in enumerate(raw.task):
+        try:
+            kind = _pick(KINDS, table.get("kind"))
+        except ValueError as e:
+            raise StudyError(path, f"task[{i}].kind", str(e)) from None
+        task = _validate(path, TASKS[kind], table, ("task", i))
+        tasks.append(checks.task(f"task[{i}]", task, table, tasks))
+    study = Study(
+        path, text, raw.name, raw.description, entry, checks.parameters, name, options,
+        solver.precision, raw.units, tasks,
+    )  # fmt: skip
+    checks.merits(study)
     return _shrink(study) if quick else study
 
 
-def _load_model(check: Checker, raw) -> tuple[_registry.ModelEntry, dict[str, Any]]:
-    raw = check.table(raw, "model", ("name", "parameters"), ())
-    name = check.string(raw["name"], "model.name", what="a model name (a string)")
-    entry = _registry.find_model(name)
-    if entry is None:
-        names = [e.short for e in _registry.model_entries()]
-        check.fail(
-            "model.name",
-            f"unknown model {name!r}; expected one of {', '.join(names)}.{suggest(name, names)}",
-        )
-    known = [p.name for p in entry.parameters]
-    parameters: dict[str, Any] = {}
-    for key, value in check.table(raw["parameters"], "model.parameters").items():
-        field, p = f"model.parameters.{key}", entry.parameter(key)
-        if p is None:
-            check.fail(
+@dataclasses.dataclass
+class _Checks:
+    """The checks of a study that need its model: the parameters a task names, their declared
+    domains, what the model accepts (it is built) and which figures of merit apply."""
+
+    path: Path
+    entry: _registry.ModelEntry
+    parameters: dict[str, Any]
+
+    def fail(self, field: str, message: str) -> typing.NoReturn:
+        raise StudyError(self.path, field, message)
+
+    def build(self, field: str, overrides=None):
+        """Build the model and its Lindbladian concretely; report what the model rejects."""
+        try:
+            return build_model(self.entry, self.parameters, overrides or {}, check_finite=True)
+        except (ValueError, TypeError) as e:
+            message = str(e).split("\n")[0].rstrip(".")
+            names = [*self.parameters, *(p.name for p in self.entry.parameters)]
+            blamed = [n for n in names if f"`{n}`" in message]
+            if field == "model.parameters" and blamed:
+                field = f"{field}.{blamed[0]}"
+            self.fail(field, f"model {self.entry.key} rejects these parameters: {message}")
+
+    def label(self, field: str, label: str, whole_scalar: bool) -> tuple[str, int | None]:
+        """``(name, index)`` of a real parameter or an entry of one (``"eta[1]"``)."""
+        name, index = parse_label(label)
+        p = self.entry.parameter(name)
+        known = [q.name for q in self.entry.parameters if q.kind == "real"]
+        if p is None or p.kind != "real":
+            self.fail(
                 field,
-                f"unknown parameter of model {entry.key}; its parameters are {one_of(known)}."
-                f"{suggest(key, known)}",
+                f"{name!r} is not a real parameter of model {self.entry.key}; expected "
+                f"{one_of(known)}.{suggest(name, known)}",
             )
-        if p.kind == "real":
-            parameters[key] = check.reals(value, field)
-            check.domain(field, p, parameters[key])
-        else:
-            parameters[key] = check.value({"int": int, "bool": bool}.get(p.kind, str), value, field)
-    for p in entry.parameters:
-        if p.required and p.name not in parameters:
-            check.fail(
-                f"model.parameters.{p.name}",
-                f"missing parameter of model {entry.key} ({p.describe()})",
+        value = self.parameters.get(name)
+        if value is None and p.default is not None and not p.required:
+            value = np.asarray(p.default, dtype=np.float64)
+        if index is not None and (value is None or value.ndim != 1 or index >= value.shape[0]):
+            size = "unset" if value is None else f"of shape {value.shape}"
+            self.fail(field, f"`{name}` is {size}: no entry [{index}]")
+        if index is None and whole_scalar and value is not None and value.size != 1:
+            self.fail(
+                field, f"`{name}` has {value.size} entries; name one of them, e.g. `{name}[0]`"
             )
-    _build_model(check, entry, parameters, "model.parameters")
-    return entry, parameters
+        return name, index
 
-
-def _build_model(check: Checker, entry, parameters: dict, field: str, overrides=None):
-    """Build the model and its Lindbladian concretely; report what the model rejects."""
-    try:
-        return build_model(entry, parameters, overrides or {}, check_finite=True)
-    except (ValueError, TypeError) as e:
-        message = str(e).split("\n")[0].rstrip(".")
-        if field == "model.parameters":
-            blamed = [
-                n for n in [*parameters, *(p.name for p in entry.parameters)] if f"`{n}`" in message
-            ]
-            field = f"{field}.{blamed[0]}" if blamed else field
-        check.fail(field, f"model {entry.key} rejects these parameters: {message}")
-
-
-def _load_solver(check: Checker, raw: dict) -> tuple[str, dict, str]:
-    name = check.string(raw.get("name", "Auto"), "solver.name", choices=_registry.SOLVERS)
-    precision = check.string(
-        raw.get("precision", "float64"), "solver.precision", ("float64", "float32")
-    )
-    cls = _registry.solver_class(name)
-    allowed = _registry.solver_options(cls)
-    options = {}
-    for key, value in raw.items():
-        if key in ("name", "precision"):
-            continue
-        if key not in allowed:
-            names = ["name", "precision", *allowed]
-            check.fail(
-                f"solver.{key}",
-                f"unknown option of solver {name}; expected {one_of(names)}.{suggest(key, names)}",
+    def task(self, field: str, task: _Task, table: dict, previous: list) -> _Task:
+        """A task with its name, start, axes (a sweep) and bounds (an optimisation) checked."""
+        name = task.name or task.kind
+        if name in [t.name for t in previous]:
+            self.fail(
+                field + ".name", f"another task is already named {name!r}; give each a `name`"
             )
-        options[key] = check.value(allowed[key], value, f"solver.{key}", minimum=0)
-    try:
-        cls(**options)
-    except (ValueError, TypeError) as e:
-        check.fail("solver", f"solver {name} rejects these options: {e}")
-    return name, options, precision
+        start = None if task.start == "model" else task.start
+        optima = [t.name for t in previous if t.kind == "optimize"]
+        if start is not None and start not in optima:
+            self.fail(
+                field + ".start",
+                "expected `model` (the study's [model.parameters]) or the name of an earlier "
+                f"optimize task ({one_of(optima) or 'there is none'}); got {start!r}",
+            )
+        update = {"name": name, "start": start}
+        if task.kind == "sweep":
+            update["axes"] = self.axes(field, task.axes)
+        if task.kind == "optimize":
+            update["learning_rate"] = self.optimize(field, task, start)
+        task = task.model_copy(update=update)
+        task._config = dict(table)
+        return task
 
-
-def _label(check: Checker, field: str, label, entry, parameters, whole_scalar: bool) -> tuple:
-    label = check.string(label, field, what=_PARAMETER)
-    parsed = parse_label(label)
-    if parsed is None:
-        check.fail(field, f"expected {_PARAMETER}; got {label!r}")
-    name, index = parsed
-    p = entry.parameter(name)
-    known = [q.name for q in entry.parameters if q.kind == "real"]
-    if p is None or p.kind != "real":
-        check.fail(
-            field,
-            f"{name!r} is not a real parameter of model {entry.key}; expected {one_of(known)}."
-            f"{suggest(name, known)}",
-        )
-    value = parameters.get(name)
-    if value is None and p.default is not None and not p.required:
-        value = np.asarray(p.default, dtype=np.float64)
-    if index is not None and (value is None or value.ndim != 1 or index >= value.shape[0]):
-        size = "unset" if value is None else f"of shape {value.shape}"
-        check.fail(field, f"`{name}` is {size}: no entry [{index}]")
-    if index is None and whole_scalar and value is not None and value.size != 1:
-        check.fail(field, f"`{name}` has {value.size} entries; name one of them, e.g. `{name}[0]`")
-    return label, name, index
-
-
-def _axis(check: Checker, field, raw, entry, parameters) -> Axis:
-    if not isinstance(raw, dict):
-        check.fail(field, f"expected a table {{ parameter = ..., ... }}; got {describe(raw)}")
-    if "values" in raw:
-        check.table(raw, field, ("parameter", "values"), ())
-    else:
-        check.table(raw, field, ("parameter", "start", "stop", "num"), ("scale",))
-    label, name, index = _label(
-        check, field + ".parameter", raw["parameter"], entry, parameters, True
-    )
-    if "values" in raw:
-        values = check.reals(raw["values"], field + ".values")
-        if values.ndim != 1:
-            check.fail(field + ".values", "expected a flat list of numbers")
-        scale = "linear"
-    else:
-        start = check.number(raw["start"], field + ".start")
-        stop = check.number(raw["stop"], field + ".stop")
-        num = check.value(int, raw["num"], field + ".num", minimum=1)
-        if num > 100_000:
-            check.fail(field + ".num", f"expected at most 100000 points; got {num}")
-        scale = check.string(raw.get("scale", "linear"), field + ".scale", ("linear", "log"))
-        if scale == "log" and (start <= 0 or stop <= 0):
-            check.fail(field, f"a log-scale axis needs start, stop > 0; got {start}, {stop}")
-        values = (np.geomspace if scale == "log" else np.linspace)(start, stop, num)
-    check.domain(field, entry.parameter(name), values)
-    return Axis(label, name, index, values, scale)
-
-
-def _load_task(check: Checker, field: str, raw, entry, parameters, previous: list):
-    if not isinstance(raw, dict):
-        check.fail(field, f"expected a table; got {describe(raw)}")
-    if "kind" not in raw:
-        check.fail(field + ".kind", f"this field is missing; expected {one_of(KINDS)}")
-    kind = check.string(raw["kind"], field + ".kind", choices=KINDS)
-    values = check.decode(TASKS[kind], raw, field)
-    values["name"] = name = values.get("name", kind)
-    if name in [t.name for t in previous]:
-        check.fail(field + ".name", f"another task is already named {name!r}; give each a `name`")
-    values["start"] = values.get("start")
-    if values["start"] == "model":
-        values["start"] = None
-    optima = [t.name for t in previous if t.kind == "optimize"]
-    if values["start"] is not None and values["start"] not in optima:
-        check.fail(
-            field + ".start",
-            "expected `model` (the study's [model.parameters]) or the name of an earlier "
-            f"optimize task ({one_of(optima) or 'there is none'}); got {values['start']!r}",
-        )
-    values["config"] = dict(raw)
-    if kind == "sweep":
-        values["axes"] = _axes(check, field, values["axes"], entry, parameters)
-    if kind == "optimize":
-        _optimize(check, field, values, entry, parameters)
-    return TASKS[kind](**values)
-
-
-def _axes(check: Checker, field: str, raw, entry, parameters) -> tuple[Axis, ...]:
-    if not isinstance(raw, list) or not 1 <= len(raw) <= 2:
-        check.fail(
-            field + ".axes",
-            f"expected a list of one or two axes {{ parameter = ..., ... }}; got {describe(raw)}",
-        )
-    axes = tuple(
-        _axis(check, f"{field}.axes[{j}]", a, entry, parameters) for j, a in enumerate(raw)
-    )
-    if len(axes) == 2 and (
-        axes[0].label == axes[1].label
-        or (axes[0].name == axes[1].name and None in (axes[0].index, axes[1].index))
-    ):
-        check.fail(
-            field + ".axes", f"the two axes sweep the same parameter ({[a.label for a in axes]})"
-        )
-    for j, axis in enumerate(axes):  # the model must accept both ends of each axis
-        for v in sorted({float(axis.values.min()), float(axis.values.max())}):
+    def axes(self, field: str, raws: list[_AxisTable]) -> tuple[Axis, ...]:
+        """The axes of a sweep: their points, in the parameters' domains, not one parameter
+        twice, both ends of each accepted by the model."""
+        axes = []
+        for j, raw in enumerate(raws):
+            where = f"{field}.axes[{j}]"
+            name, index = self.label(where + ".parameter", raw.parameter, True)
+            grid = np.geomspace if raw.scale == "log" else np.linspace
+            values = np.asarray(raw.values) if raw.values else grid(raw.start, raw.stop, raw.num)
             try:
-                _build_model(check, entry, parameters, f"{field}.axes[{j}]", {axis.label: v})
-            except StudyError as e:
-                check.fail(
-                    f"{field}.axes[{j}]", f"at `{axis.label}` = {v:g}: {str(e).split(': ', 1)[1]}"
-                )
-    return axes
-
-
-def _optimize(check: Checker, field: str, values: dict, entry, parameters) -> None:
-    """The optimised parameters and their bounds (each start value strictly inside)."""
-    where = f"{field}.parameters"
-    parsed = [
-        _label(check, where, label, entry, parameters, False) for label in values["parameters"]
-    ]
-    whole = {n for _, n, i in parsed if i is None}
-    for label, name, index in parsed:
-        if index is None and name not in parameters and entry.parameter(name).default is None:
-            check.fail(where, f"`{name}` has no value to start from: set it in [model.parameters]")
-        if index is not None and name in whole:
-            check.fail(where, f"lists both `{name}` and `{label}`")
-    bounds = {}
-    for label, pair in check.table(
-        values["bounds"], field + ".bounds", (), values["parameters"]
-    ).items():
-        f = f"{field}.bounds.{label}"
-        if not isinstance(pair, list) or len(pair) != 2:
-            check.fail(f, f"expected [lower, upper] (inf allowed); got {describe(pair)}")
-        lo, hi = (check.number(x, f, finite=False) for x in pair)
-        if math.isnan(lo) or math.isnan(hi) or not lo < hi:
-            check.fail(f, f"expected lower < upper; got [{lo}, {hi}]")
-        p = entry.parameter(parse_label(label)[0])
-        if p.domain and lo < 0:
-            sign = "> 0" if p.domain == "positive" else "≥ 0"
-            check.fail(f, f"`{p.name}` must be {sign}; the bounds allow {lo}")
-        bounds[label] = (lo, hi)
-    values["bounds"] = bounds
-    if values.get("learning_rate") is None and values.get("optimizer", "adam") != "lbfgs":
-        values["learning_rate"] = 0.05
-    if values["start"] is not None:
-        return
-    for label, name, index in parsed:
-        value = entry.value(parameters, name, index)
-        default = (0.0, math.inf) if entry.parameter(name).domain else (-math.inf, math.inf)
-        lo, hi = bounds.get(label, default)
-        if np.any(value <= lo) or np.any(value >= hi):
-            check.fail(
-                f"{field}.bounds",
-                f"the start value of `{label}` ({short(np.asarray(value).tolist())}) must lie "
-                f"strictly inside its bounds ({lo}, {hi})",
-            )
-
-
-def _check_merits(check: Checker, study: Study) -> None:
-    from . import _merits
-
-    model, L = _build_model(check, study.model, study.parameters, "model.parameters")
-    for i, task in enumerate(study.tasks):
-        names = [task.objective] if task.kind == "optimize" else list(task.merits)
-        field = f"task[{i}].{'objective' if task.kind == 'optimize' else 'merits'}"
-        for name in names:
-            try:
-                _merits.resolve(name, model, L)
-            except KeyError:
-                available = [m.name for m in _merits.available(model, L)]
-                check.fail(
-                    field,
-                    f"unknown figure of merit {name!r} for model {study.model.key}; expected "
-                    f"{one_of(available)}.{suggest(name, available)}",
-                )
+                self.entry.parameter(name).check(values)
             except ValueError as e:
-                check.fail(field, f"{name!r} does not apply to model {study.model.key}: {e}")
+                self.fail(where, str(e))
+            axes.append(Axis(raw.parameter, name, index, values, raw.scale))
+        labels = [a.label for a in axes]
+        if len(axes) == 2 and (
+            labels[0] == labels[1]
+            or (axes[0].name == axes[1].name and None in (a.index for a in axes))
+        ):
+            self.fail(field + ".axes", f"the two axes sweep the same parameter ({labels})")
+        for j, axis in enumerate(axes):
+            for v in sorted({float(axis.values.min()), float(axis.values.max())}):
+                try:
+                    self.build(f"{field}.axes[{j}]", {axis.label: v})
+                except StudyError as e:
+                    message = str(e).split(": ", 1)[1]
+                    self.fail(f"{field}.axes[{j}]", f"at `{axis.label}` = {v:g}: {message}")
+        return tuple(axes)
+
+    def optimize(self, field: str, task: OptimizeTask, start: str | None) -> float | None:
+        """Check the optimised parameters and their bounds (each start value strictly inside);
+        return the learning rate (default 0.05, none for lbfgs)."""
+        where = f"{field}.parameters"
+        parsed = [(label, *self.label(where, label, False)) for label in task.parameters]
+        whole = {n for _, n, i in parsed if i is None}
+        for label, name, index in parsed:
+            if index is None and name not in self.parameters:
+                if self.entry.parameter(name).default is None:
+                    self.fail(
+                        where, f"`{name}` has no value to start from: set it in [model.parameters]"
+                    )
+            if index is not None and name in whole:
+                self.fail(where, f"lists both `{name}` and `{label}`")
+        for label, (lo, _) in task.bounds.items():
+            if label not in task.parameters:
+                self.fail(
+                    f"{field}.bounds.{label}",
+                    f"not an optimised parameter; expected {one_of(task.parameters)}."
+                    + suggest(label, task.parameters),
+                )
+            p = self.entry.parameter(parse_label(label)[0])
+            if p.domain and lo < 0:
+                sign = "> 0" if p.domain == "positive" else "≥ 0"
+                self.fail(
+                    f"{field}.bounds.{label}", f"`{p.name}` must be {sign}; the bounds allow {lo}"
+                )
+        for label, name, index in parsed if start is None else ():
+            value = self.entry.value(self.parameters, name, index)
+            default = (
+                (0.0, math.inf) if self.entry.parameter(name).domain else (-math.inf, math.inf)
+            )
+            lo, hi = task.bounds.get(label, default)
+            if np.any(value <= lo) or np.any(value >= hi):
+                self.fail(
+                    f"{field}.bounds",
+                    f"the start value of `{label}` ({short(np.asarray(value).tolist())}) must lie "
+                    f"strictly inside its bounds ({lo}, {hi})",
+                )
+        if task.learning_rate is None and task.optimizer != "lbfgs":
+            return 0.05
+        return task.learning_rate
+
+    def merits(self, study: Study) -> None:
+        """Every figure of merit a task names applies to the model."""
+        from . import _merits
+
+        model, L = self.build("model.parameters")
+        for i, task in enumerate(study.tasks):
+            names = [task.objective] if task.kind == "optimize" else list(task.merits)
+            field = f"task[{i}].{'objective' if task.kind == 'optimize' else 'merits'}"
+            for name in names:
+                try:
+                    _merits.resolve(name, model, L)
+                except KeyError:
+                    available = [m.name for m in _merits.available(model, L)]
+                    self.fail(
+                        field,
+                        f"unknown figure of merit {name!r} for model {self.entry.key}; expected "
+                        f"{one_of(available)}.{suggest(name, available)}",
+                    )
+                except ValueError as e:
+                    self.fail(field, f"{name!r} does not apply to model {self.entry.key}: {e}")
 
 
 def _shrink(study: Study) -> Study:
@@ -651,8 +607,8 @@ def _shrink(study: Study) -> Study:
                 n = min(QUICK_POINTS, axis.values.size)
                 keep = np.unique(np.linspace(0, axis.values.size - 1, n).round().astype(int))
                 axes.append(dataclasses.replace(axis, values=axis.values[keep]))
-            task = dataclasses.replace(task, axes=tuple(axes))
+            task = task.model_copy(update={"axes": tuple(axes)})
         elif task.kind == "optimize":
-            task = dataclasses.replace(task, steps=min(task.steps, QUICK_STEPS))
+            task = task.model_copy(update={"steps": min(task.steps, QUICK_STEPS)})
         tasks.append(task)
     return dataclasses.replace(study, name=study.name + "-quick", tasks=tasks, quick=True)

@@ -51,6 +51,17 @@ class Parameter:
     def required(self) -> bool:
         return self.default is inspect.Parameter.empty
 
+    def check(self, value) -> np.ndarray:
+        """``value`` as a float64 array if it lies in the declared domain (a rate ≥ 0, a
+        positive parameter > 0), else a ``ValueError`` naming the parameter, the domain and
+        the value that leaves it. Checks only the declared domain, not the model's own rules."""
+        values = np.asarray(value, dtype=np.float64)
+        if self.domain == "nonnegative" and np.any(values < 0):
+            raise ValueError(f"`{self.name}` is a rate and must be ≥ 0; got {values.min():g}")
+        if self.domain == "positive" and np.any(values <= 0):
+            raise ValueError(f"`{self.name}` must be > 0; got {values.min():g}")
+        return values
+
     def describe(self) -> str:
         """``"real, ≥ 0, default 0.0"``: the domain and default in words."""
         text = _DESCRIBE.get(self.declared, {"bool": "true/false"}.get(self.declared, "string"))
