@@ -57,10 +57,7 @@ def run_optimize(ctx: Context, task) -> bool:
     sign = -1.0 if task.goal == "maximize" else 1.0
     import optax
 
-    if task.optimizer == "lbfgs":
-        optimizer = optax.lbfgs(learning_rate=task.learning_rate)
-    else:
-        optimizer = getattr(optax, task.optimizer)(task.learning_rate)  # adam, sgd
+    optimizer = getattr(optax, task.optimizer)(task.learning_rate)  # adam, sgd, lbfgs
     x0 = {}
     for label in labels:
         value = base_value(entry, params, *parse_label(label))
