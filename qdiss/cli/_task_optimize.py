@@ -1,16 +1,10 @@
-r"""Task ``optimize``: gradient-based optimisation of a figure of merit with
-:func:`qdiss.optimize`, whose :class:`qdiss.OptimizeState` is saved atomically at checkpoints.
-
-``bounds`` [lo, hi] give ``qdiss.bounded``, [lo, inf] ``qdiss.greater_than``, [-inf, hi]
-``qdiss.less_than``; rates without bounds get ``qdiss.positive()``. The stopping rules
-(``tolerance``, ``gradient_tolerance``, ``patience``, ``on_failure``, ``max_failures``) and the
-backtracking after a failed step are :func:`qdiss.optimize`'s; its state holds their counters,
-so a run stopped (Ctrl-C, SIGTERM, killed) and resumed gives the numbers of an uninterrupted one
-bit for bit. A checkpoint is written every ``checkpoint_every`` steps (default: every ~30 s),
-on a stop request and at the end.
-
-Files: ``<task>.npz`` (the history), ``<task>.json`` (best point, reason for stopping) and
-``<task>.checkpoint.npz`` (the state, leaf by leaf, for resuming).
+"""Task ``optimize``: gradient-based optimisation of a figure of merit with
+:func:`qdiss.optimize`, whose stopping rules (``tolerance``, ``gradient_tolerance``,
+``patience``, ``on_failure``, ``max_failures``) and backtracking after a failed step apply; its
+:class:`qdiss.OptimizeState` is saved (``<task>.checkpoint.npz``, :func:`qdiss.save_state`) every
+``checkpoint_every`` steps (default: every ~30 s), on a stop request and at the end, so that a run
+stopped (Ctrl-C, SIGTERM, killed) and resumed gives the numbers of an uninterrupted one bit for
+bit. ``<task>.npz`` holds the history, ``<task>.json`` the best point and the reason for stopping.
 """
 
 from __future__ import annotations
@@ -34,6 +28,9 @@ from ._study import parse_label
 
 
 def _bijection(task, label, entry):
+    """The constraint of an optimised parameter: ``bounds`` [lo, hi] give ``qdiss.bounded``,
+    [lo, inf] ``qdiss.greater_than``, [-inf, hi] ``qdiss.less_than``, [-inf, inf] none; without
+    bounds, a parameter of declared domain ≥ 0 or > 0 (rates) gets ``qdiss.positive()``."""
     import qdiss
 
     name = parse_label(label)[0]
