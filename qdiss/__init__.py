@@ -47,9 +47,11 @@ from ._optimize import (
     constrain as constrain,
     greater_than as greater_than,
     less_than as less_than,
+    load_state as load_state,
     optimize as optimize,
     optimize_init as optimize_init,
     positive as positive,
+    save_state as save_state,
     unconstrain as unconstrain,
 )
 from ._perturbative import (

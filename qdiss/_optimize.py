@@ -333,13 +333,21 @@ class OptimizeHistory(eqx.Module):
     def __len__(self) -> int:
         return int(self.accepted.shape[0])
 
+    @property
+    def best_step(self) -> int:
+        """The accepted step with the lowest loss (−1 if no step was accepted)."""
+        if not np.any(self.accepted):
+            return -1
+        return int(np.argmin(np.where(self.accepted, self.loss, np.inf)))
+
 
 class OptimizeState(eqx.Module):
     """Everything an :func:`optimize` run needs to continue: pass it back as
     ``optimize(..., state=state)`` and the run goes on exactly (bit for bit) as if it had never
     stopped. A pytree whose leaves are arrays, Python numbers and a string, so that it can be
     saved leaf by leaf (``jax.tree.leaves``) and rebuilt on the structure of
-    :func:`optimize_init`'s state for the same parameters and optimiser.
+    :func:`optimize_init`'s state for the same parameters and optimiser (:func:`save_state`,
+    :func:`load_state`).
 
     - ``u``: the unconstrained point the next step evaluates (inexact leaves of the parameters);
     - ``opt_state``, ``rho``: the optimiser state and the warm start there;
@@ -566,6 +574,37 @@ def optimize_init(
     )
 
 
+def save_state(file, state: OptimizeState, **extra) -> None:
+    """Save ``state`` to ``file`` (a path or a binary file object) as an ``.npz`` holding its
+    leaves in ``jax.tree.leaves`` order as ``leaf.0``, ``leaf.1``, … (arrays with their dtype
+    and bits; the Python numbers and the ``reason`` string as 0-d arrays), and the named arrays
+    ``extra`` beside them (e.g. a fingerprint of the run's settings: ``np.load`` reads them).
+    :func:`load_state` rebuilds the state; a run resumed from it continues bit for bit."""
+    leaves = {f"leaf.{i}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(state))}
+    np.savez(file, **leaves, **{k: np.asarray(v) for k, v in extra.items()})
+
+
+def load_state(file, like: OptimizeState) -> OptimizeState:
+    """The state that :func:`save_state` wrote to ``file``, rebuilt on the tree structure of
+    ``like``: :func:`optimize_init`'s state for the same parameters, optimiser and constraints
+    (any ``rho0``: the saved leaves keep their own shapes, and the history its length). Python
+    numbers and strings come back as such, JAX arrays as JAX arrays, numpy arrays as numpy
+    arrays. Raises ``ValueError`` if the file holds another number of leaves."""
+    leaves, treedef = jax.tree.flatten(like)
+    with np.load(file, allow_pickle=False) as saved:
+        keys = [f"leaf.{i}" for i in range(len(leaves))]
+        if any(k not in saved for k in keys) or f"leaf.{len(leaves)}" in saved:
+            n = sum(k.startswith("leaf.") for k in saved.files)
+            raise ValueError(f"the file holds {n} leaves; `like` has {len(leaves)}.")
+        out = []
+        for leaf, key in zip(leaves, keys, strict=True):
+            if isinstance(leaf, (bool, int, float, str)):
+                out.append(type(leaf)(saved[key].item()))
+            else:
+                out.append(jnp.asarray(saved[key]) if isinstance(leaf, jax.Array) else saved[key])
+    return jax.tree.unflatten(treedef, out)
+
+
 def optimize(
     loss: Callable[[PyTree, Array], tuple[Array, SteadyStateSolution]],
     params: PyTree,
@@ -758,14 +797,10 @@ def optimize(
 
     state = snapshot()
     history = state.history
-    accepted = history.accepted
-    if np.any(accepted):
-        masked = np.where(accepted, history.loss, np.inf)
-        best = int(np.argmin(masked))
+    best, best_loss, best_params = history.best_step, math.nan, None
+    if best >= 0:
         best_loss = float(history.loss[best])
         best_params = jax.tree.map(lambda p: jnp.asarray(p[best]), history.params)
-    else:
-        best, best_loss, best_params = -1, math.nan, None
     final = constrain(constraints, eqx.combine(carry.u, u_static))
     return OptimizeResult(
         best_params=best_params,

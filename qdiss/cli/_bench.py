@@ -22,11 +22,13 @@ def find_benchmarks(explicit: str | None = None) -> Path | None:
     return next((f for f in _candidates(explicit) if (f / "run_all.py").is_file()), None)
 
 
-def run_bench(full, quiet, results_root, benchmarks=None, only=None, dry_run=False) -> int:
-    """Call ``run_all.run`` of :func:`find_benchmarks`'s folder; returns its exit status."""
-    folder = find_benchmarks(benchmarks)
+def run_bench(args, results_root) -> int:
+    """``qdiss bench``: ``run_all.run`` of :func:`find_benchmarks`'s folder with the parsed
+    command line ``args`` (``full``, ``quiet``, ``only``, ``dry_run``, ``benchmarks``); returns
+    its exit status."""
+    folder = find_benchmarks(args.benchmarks)
     if folder is None:
-        looked = ", ".join(map(str, _candidates(benchmarks)))
+        looked = ", ".join(map(str, _candidates(args.benchmarks)))
         raise UsageError(
             f"the benchmark scripts were not found ({looked}). They live in the source "
             "repository's benchmarks/ folder, not in the installed package: run "
@@ -36,4 +38,4 @@ def run_bench(full, quiet, results_root, benchmarks=None, only=None, dry_run=Fal
     spec = importlib.util.spec_from_file_location("qdiss_run_all", folder / "run_all.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.run(full, quiet, Path(results_root), only, dry_run)
+    return module.run(args.full, args.quiet, Path(results_root), args.only, args.dry_run)

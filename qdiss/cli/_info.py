@@ -35,40 +35,39 @@ def find_study(name: str) -> Path | None:
     return None
 
 
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed" + (" (QuTiP comparisons off)" if name == "qutip" else "")
+
+
 def print_info() -> int:
+    """``qdiss info``: versions, platform, devices, precision and where things are."""
     import jax
 
-    jax.config.update("jax_enable_x64", True)
     from ._bench import find_benchmarks
     from ._registry import model_entries
 
-    print(f"qdiss {importlib.metadata.version('qdiss')}")
-    print(f"Python {platform.python_version()} ({sys.executable})")
-    print(f"Platform: {platform.platform()}, {os.cpu_count()} CPU cores")
-    print("Packages:")
-    for name in _PACKAGES:
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = "not installed" + (" (QuTiP comparisons off)" if name == "qutip" else "")
-        print(f"  {name:<11} {version}")
-    print(f"JAX backend: {jax.default_backend()}")
-    print("Devices:")
-    for d in jax.devices():
-        print(f"  {d.platform}:{d.id}  {d.device_kind}")
-    print(
+    bench = find_benchmarks() or "not found (they live in the source repository)"
+    lines = [
+        f"qdiss {_version('qdiss')}",
+        f"Python {platform.python_version()} ({sys.executable})",
+        f"Platform: {platform.platform()}, {os.cpu_count()} CPU cores",
+        "Packages:",
+        *(f"  {name:<11} {_version(name)}" for name in _PACKAGES),
+        f"JAX backend: {jax.default_backend()}",
+        "Devices:",
+        *(f"  {d.platform}:{d.id}  {d.device_kind}" for d in jax.devices()),
         "Precision: float64 / complex128 by default (the command line turns on "
-        'jax_enable_x64); a study may ask for float32 ([solver] precision = "float32").'
-    )
-    results = default_results_dir()
-    print(
-        f"Results: {results.resolve()}/<study name>/ (change with --results-dir or "
-        "$QDISS_RESULTS_DIR)"
-    )
-    print(f"Example studies: {STUDIES} ({len(shipped_studies())}; `qdiss studies`)")
-    bench = find_benchmarks()
-    print(f"Benchmarks: {bench if bench else 'not found (they live in the source repository)'}")
-    print(f"Models: {len(model_entries())} (`qdiss models`)")
+        'jax_enable_x64); a study may ask for float32 ([solver] precision = "float32").',
+        f"Results: {default_results_dir().resolve()}/<study name>/ (change with --results-dir "
+        "or $QDISS_RESULTS_DIR)",
+        f"Example studies: {STUDIES} ({len(shipped_studies())}; `qdiss studies`)",
+        f"Benchmarks: {bench}",
+        f"Models: {len(model_entries())} (`qdiss models`)",
+    ]
+    print("\n".join(lines))
     return 0
 
 
@@ -87,11 +86,8 @@ def print_studies(name: str | None) -> int:
         "`qdiss studies NAME > my-study.toml`:"
     )
     for path in shipped_studies():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            data = {}
-        print(f"  {path.stem:<24} {data.get('description', '')}")
+        description = tomllib.loads(path.read_text(encoding="utf-8")).get("description", "")
+        print(f"  {path.stem:<24} {description}")
     return 0
 
 
@@ -121,11 +117,15 @@ def print_models(name: str | None) -> int:
 
 def _print_merits(entry) -> None:
     """The figures of merit that apply to an example instance of the model (the rule of
-    ``qdiss run``: :func:`qdiss.cli._merits.resolve`), and the generic ones that do not."""
+    ``qdiss run``: :func:`qdiss.cli._merits.resolve`), and the generic ones that do not; every
+    candidate, unchecked, if the model rejects the example's values."""
     import equinox as eqx
 
     from ._build import example_model
     from ._merits import GENERIC, available, candidates
+
+    def show(name: str, text: str) -> None:
+        print(f"  {name:<28} {text[:80]}{'  [generic]' * (name in GENERIC)}")
 
     try:
         model, L, sizes = example_model(entry)
@@ -134,10 +134,9 @@ def _print_merits(entry) -> None:
             "Figures of merit (merits / objective; not checked: the model rejects example "
             f"values ({type(e).__name__}); checked against the model when a study loads):"
         )
-        for merit_name, merit in candidates(entry.cls).items():
+        for name, merit in candidates(entry.cls).items():
             needs = f" (needs {merit.requires.text})" if merit.requires is not None else ""
-            tag = "  [generic]" if merit_name in GENERIC else ""
-            print(f"  {merit_name:<28} {(merit.description + needs)[:80]}{tag}")
+            show(name, merit.description + needs)
         return
     dims = tuple(L.dims) if getattr(L, "dims", None) is not None else None
     at = ", ".join(f"{k} = {v}" for k, v in sizes.items())
@@ -147,13 +146,11 @@ def _print_merits(entry) -> None:
     )
     listed = available(model, L)
     for merit in listed:
-        tag = "  [generic]" if merit.name in GENERIC else ""
-        print(f"  {merit.name:<28} {merit.description[:80]}{tag}")
+        show(merit.name, merit.description)
     names = {m.name.partition(".")[0] for m in listed}
     unmet: dict[str, list[str]] = {}
     for merit in GENERIC.values():
-        if merit.name not in names and merit.requires is not None:
-            if merit.requires.unmet(L) is not None:
-                unmet.setdefault(merit.requires.text, []).append(merit.name)
+        if merit.name not in names and merit.requires and merit.requires.unmet(L) is not None:
+            unmet.setdefault(merit.requires.text, []).append(merit.name)
     for text, merit_names in unmet.items():
         print(f"Not for dims {dims}: {', '.join(merit_names)} (need {text}).")

@@ -23,13 +23,7 @@ optimum, with plots in ./results/<study>/.
 """
 
 EPILOG = """\
-commands:
-  run [STUDY.toml]   run a study (default: the built-in default study); `qdiss run --help`
-  bench [--full]     run the benchmark suite (qdiss vs QuTiP); `qdiss bench --help`
-  info               versions, devices, precision, where results go
-  models [NAME]      the models a study can use, their parameters and figures of merit
-  studies [NAME]     the example studies shipped with qdiss (print one to copy it)
-
+`qdiss COMMAND --help` for more on a command.
 exit status: 0 success, 1 a task failed, 2 bad input (command line or study file),
 130/143 interrupted (run the same command again to resume).
 """
@@ -104,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     _run_parser(sub)
 
     b = sub.add_parser(
@@ -123,24 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     b.add_argument("-q", "--quiet", action="store_true", help="print only errors")
 
-    sub.add_parser(
-        "info",
-        help="versions, devices, precision, where results go",
-        description="Print versions, devices, precision and where results go.",
-    )
-    m = sub.add_parser(
-        "models",
-        help="list models, or one model's parameters and figures of merit",
-        description="List the models of qdiss.models, or show one model's parameters and "
-        "figures of merit.",
-    )
-    m.add_argument("name", nargs="?")
-    s = sub.add_parser(
-        "studies",
-        help="list the example studies, or print one",
-        description="List the example studies shipped with qdiss, or print one (to copy it).",
-    )
-    s.add_argument("name", nargs="?")
+    sub.add_parser("info", help="versions, devices, precision, where results go")
+    m = sub.add_parser("models", help="the models a study can use")
+    m.add_argument("name", nargs="?", help="show this model's parameters and figures of merit")
+    s = sub.add_parser("studies", help="the example studies shipped with qdiss")
+    s.add_argument("name", nargs="?", help="print this one (to copy it)")
     return parser
 
 
@@ -154,21 +135,19 @@ def _normalise(argv: list[str]) -> list[str]:
 
 
 def _load(args):
+    """The study of ``qdiss run [STUDY]``: a file, an example's name, or the default study."""
     from ._info import DEFAULT_STUDY, find_study
     from ._study import load_study
 
     quick = args.quick or os.environ.get("QDISS_QUICK", "") not in ("", "0")
-    if args.study is None:
-        return load_study(DEFAULT_STUDY, quick=quick)
-    path = Path(args.study)
+    path = DEFAULT_STUDY if args.study is None else Path(args.study)
     if not path.exists():
-        example = find_study(args.study)
-        if example is None:
+        path = find_study(args.study)
+        if path is None:
             raise UsageError(
                 f"study file {args.study} not found (and there is no example study of that "
                 "name: `qdiss studies` lists them)."
             )
-        path = example
     return load_study(path, quick=quick)
 
 
@@ -205,14 +184,7 @@ def _dispatch(args) -> int:
     if args.command == "bench":
         from ._bench import run_bench
 
-        return run_bench(
-            args.full,
-            args.quiet,
-            results_root,
-            benchmarks=args.benchmarks,
-            only=args.only,
-            dry_run=args.dry_run,
-        )
+        return run_bench(args, results_root)
     from ._info import print_info, print_models, print_studies
 
     if args.command == "info":

@@ -14,13 +14,16 @@ from ._context import label_with_unit as unit_label
 from ._store import load_json, load_npz
 
 _FAILED = "#d62728"
+_STAR = dict(marker="*", markeredgecolor="black", linestyle="none")
 
 
 def plot_task(results_dir: Path, task, title: str) -> list[Path]:
-    """Plot the saved results of ``task``; returns the files written."""
+    """Plot the saved results of a sweep or optimize ``task``; returns the files written."""
+    if task.kind not in ("sweep", "optimize"):
+        return []
     meta = load_json(Path(results_dir) / f"{task.name}.json")
     arrays = load_npz(Path(results_dir) / f"{task.name}.npz")
-    if meta is None or arrays is None or task.kind not in ("sweep", "optimize"):
+    if meta is None or arrays is None:
         return []
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib
@@ -30,18 +33,18 @@ def plot_task(results_dir: Path, task, title: str) -> list[Path]:
 
     out = Path(results_dir) / task.name
     if task.kind == "optimize":
-        figs = [(_history(plt, meta, arrays, title), f"{out}.png")]
+        figs = {Path(f"{out}.png"): _history(plt, meta, arrays, title)}
     elif len(meta["axes"]) == 2:
-        figs = [
-            (_heatmap(plt, meta, arrays, m, title), f"{out}.{m['name']}.png")
+        figs = {
+            Path(f"{out}.{m['name']}.png"): _heatmap(plt, meta, arrays, m, title)
             for m in meta["merits"]
-        ]
+        }
     else:
-        figs = [(_lines(plt, meta, arrays, title), f"{out}.png")]
-    for fig, path in figs:
+        figs = {Path(f"{out}.png"): _lines(plt, meta, arrays, title)}
+    for path, fig in figs.items():
         fig.savefig(path, dpi=120)
         plt.close(fig)
-    return [Path(path) for _, path in figs]
+    return list(figs)
 
 
 def _failed(meta, status) -> tuple[np.ndarray, str]:
@@ -64,6 +67,12 @@ def _mark_on_axis(ax, x, label) -> None:
         clip_on=False,
         label=label,
     )
+
+
+def _set_axis(ax, axis: dict, which: str = "x") -> None:
+    """Label and scale (linear or log) one axis of ``ax`` from a sweep axis' JSON entry."""
+    getattr(ax, f"set_{which}label")(unit_label(axis["label"], axis["unit"]))
+    getattr(ax, f"set_{which}scale")("log" if axis["scale"] == "log" else "linear")
 
 
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
@@ -107,42 +116,24 @@ def _heatmap(plt, meta, arrays, merit, title):
         vmin = max(merit["lower"], finite.min())
         norm = Normalize(vmin=vmin, vmax=max(vmin, finite.max()))
     cmap = plt.get_cmap(cmap_name).with_extremes(bad="#bdbdbd")  # failed points: grey
-    log_x, log_y = ax_x["scale"] == "log", ax_y["scale"] == "log"
-    mesh = ax.pcolormesh(
-        _edges(x, log_x),
-        _edges(y, log_y),
-        np.ma.masked_invalid(z).T,
-        cmap=cmap,
-        norm=norm,
-        shading="flat",
-    )
+    edges = [_edges(v, a["scale"] == "log") for v, a in ((x, ax_x), (y, ax_y))]
+    mesh = ax.pcolormesh(*edges, np.ma.masked_invalid(z).T, cmap=cmap, norm=norm, shading="flat")
     fig.colorbar(mesh, ax=ax, label=unit_label(merit["name"], merit["unit"]))
     xx, yy = np.meshgrid(x, y, indexing="ij")
     bad, label = _failed(meta, status)
     if bad.any():
         ax.scatter(xx[bad], yy[bad], marker="x", color=_FAILED, s=30, label=label)
     if (status == -1).any():
-        ax.scatter(
-            xx[status == -1], yy[status == -1], marker=".", color="k", s=8, label="not computed yet"
-        )
+        todo = status == -1
+        ax.scatter(xx[todo], yy[todo], marker=".", color="k", s=8, label="not computed yet")
     mx, my = (_base(meta, axis) for axis in (ax_x, ax_y))  # the sweep's base point
     if meta.get("start") and x.min() <= mx <= x.max() and y.min() <= my <= y.max():
-        ax.plot(
-            mx,
-            my,
-            marker="*",
-            color="white",
-            markeredgecolor="black",
-            markersize=16,
-            linestyle="none",
-            label=f"best point of {meta['start']!r}",
-        )
+        label = f"best point of {meta['start']!r}"
+        ax.plot(mx, my, color="white", markersize=16, label=label, **_STAR)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
-    ax.set_xlabel(unit_label(ax_x["label"], ax_x["unit"]))
-    ax.set_ylabel(unit_label(ax_y["label"], ax_y["unit"]))
-    ax.set_xscale("log" if log_x else "linear")
-    ax.set_yscale("log" if log_y else "linear")
+    _set_axis(ax, ax_x, "x")
+    _set_axis(ax, ax_y, "y")
     ax.set_title(f"{title}\n{merit['name']} of the steady state ({meta['model']})", fontsize=10)
     return fig
 
@@ -161,35 +152,21 @@ def _lines(plt, meta, arrays, title):
     groups: dict = {}
     for merit in meta["merits"]:
         groups.setdefault(merit["unit"], []).append(merit)
-    fig, axes = plt.subplots(
-        len(groups),
-        1,
-        figsize=(6.8, 2.2 + 2.2 * len(groups)),
-        sharex=True,
-        layout="constrained",
-        squeeze=False,
-    )
-    axes = axes[:, 0]
+    size = (6.8, 2.2 + 2.2 * len(groups))
+    fig, axes = plt.subplots(len(groups), 1, figsize=size, sharex=True, layout="constrained")
+    axes = np.atleast_1d(axes)
     styles = [("o", "-"), ("s", "--"), ("^", ":"), ("d", "-.")]
     for ax, (unit, merits) in zip(axes, groups.items(), strict=True):
         for merit, (marker, line) in zip(merits, styles * len(merits), strict=False):
-            ax.plot(
-                x,
-                arrays[merit["key"]],
-                marker=marker,
-                markersize=3,
-                linestyle=line,
-                linewidth=1.5,
-                label=merit["name"],
-            )
+            y = arrays[merit["key"]]
+            ax.plot(x, y, marker=marker, markersize=3, linestyle=line, label=merit["name"])
         if bad.any():
             _mark_on_axis(ax, x[bad], label)
         ax.set_ylabel(unit_label(merits[0]["name"] if len(merits) == 1 else "value", unit))
         if len(merits) > 1 or bad.any():
             ax.legend(loc="best", fontsize=8)
         ax.grid(alpha=0.3)
-    axes[-1].set_xscale("log" if axis["scale"] == "log" else "linear")
-    axes[-1].set_xlabel(unit_label(axis["label"], axis["unit"]))
+    _set_axis(axes[-1], axis)
     axes[0].set_title(f"{title}\nsteady state of {meta['model']}", fontsize=10)
     return fig
 
@@ -202,16 +179,8 @@ def _history(plt, meta, arrays, title):
         _mark_on_axis(top, step[~ok], f"failed step (update rejected): {(~ok).sum()}")
     best = meta.get("best_step", -1)
     if best is not None and best >= 0:
-        top.plot(
-            step[best],
-            objective[best],
-            marker="*",
-            color="gold",
-            markeredgecolor="black",
-            markersize=14,
-            linestyle="none",
-            label=f"best: {objective[best]:.6g} (step {best})",
-        )
+        label = f"best: {objective[best]:.6g} (step {best})"
+        top.plot(step[best], objective[best], color="gold", markersize=14, label=label, **_STAR)
     if top.get_legend_handles_labels()[0]:
         top.legend(loc="best", fontsize=8)
     top.set_ylabel(unit_label(meta["objective"], meta["objective_unit"]))
@@ -221,11 +190,9 @@ def _history(plt, meta, arrays, title):
     lines = 0
     for var in meta["variables"]:
         values = arrays[var["key"]].reshape(step.size, -1)
-        unit = var["unit"]
-        suffix = "" if unit is None else (" (dimensionless)" if unit == "" else f" [{unit}]")
         for j in range(values.shape[1]):
             label = var["label"] if values.shape[1] == 1 else f"{var['label']}[{j}]"
-            bottom.plot(step, values[:, j], linewidth=1.4, label=label + suffix)
+            bottom.plot(step, values[:, j], linewidth=1.4, label=unit_label(label, var["unit"]))
             lines += 1
     bottom.set_xlabel("optimisation step")
     bottom.set_ylabel("parameter value")

@@ -2,55 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 
 
-class Progress:
-    """A progress bar over ``total`` items, or nothing at all in quiet mode."""
+class _NoBar(contextlib.nullcontext):
+    """The part of tqdm's interface the tasks use, showing nothing (quiet mode needs no tqdm)."""
 
-    def __init__(self, total: int, desc: str, unit: str, quiet: bool, initial: int = 0):
-        self.bar = None
-        if quiet:
-            return
-        from tqdm import tqdm
+    n = 0
 
-        tty = sys.stderr.isatty()
-        self.bar = tqdm(
-            total=total,
-            initial=initial,
-            desc=desc,
-            unit=unit,
-            file=sys.stderr,
-            dynamic_ncols=True,
-            mininterval=0.2 if tty else 5.0,
-            smoothing=0.1,
-            leave=True,
-        )
+    def __init__(self):
+        super().__init__(self)
 
     def update(self, n: int = 1) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
+        pass
 
-    def to(self, n: int) -> None:
-        """Move the bar to ``n`` items done."""
-        if self.bar is not None:
-            self.bar.update(n - self.bar.n)
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        pass
 
-    def note(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(text, refresh=False)
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+def progress_bar(total: int, desc: str, unit: str, quiet: bool, initial: int = 0):
+    """A tqdm bar over ``total`` items (redrawn at most every 0.2 s on a terminal, every 5 s in
+    a log file), or :class:`_NoBar` in quiet mode."""
+    if quiet:
+        return _NoBar()
+    from tqdm import tqdm
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    every = 0.2 if sys.stderr.isatty() else 5.0
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=every,
+        smoothing=0.1,
+    )
 
 
 class StopFlag:
@@ -77,10 +66,8 @@ class StopFlag:
 
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(ValueError):  # not the main thread
                 self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
 
     def restore(self) -> None:
         for sig, handler in self._previous.items():

@@ -18,14 +18,35 @@ def environment() -> dict:
 
     import qdiss
 
-    device, devices = jax.devices()[0], jax.devices()
+    device = jax.devices()[0]
     return {
         "qdiss": qdiss.__version__,
         "jax": jax.__version__,
         "backend": jax.default_backend(),
-        "devices": [f"{d.platform}:{d.id} ({d.device_kind})" for d in devices],
+        "devices": [f"{d.platform}:{d.id} ({d.device_kind})" for d in jax.devices()],
         "device": f"{device.platform} ({device.device_kind})",
     }
+
+
+def _header(ctx: Context, env: dict) -> None:
+    from ._info import DEFAULT_STUDY
+
+    study = ctx.study
+    complex_dtype = "complex64" if study.precision == "float32" else "complex128"
+    ctx.say(
+        f"qdiss {env['qdiss']} · jax {env['jax']} · device: {env['device']} · "
+        f"precision: {study.precision} / {complex_dtype}"
+    )
+    where = str(study.path)
+    if study.path is not None and study.path.resolve() == DEFAULT_STUDY:
+        where = f"the built-in default study, {study.path}"
+    ctx.say(f"Study {study.name!r} ({where}): {len(study.tasks)} task(s)")
+    if study.description:
+        ctx.say(f"  {study.description}")
+    ctx.say(f"Model: {study.model.key} — {study.model.summary}")
+    for name, value in study.parameters.items():
+        ctx.say(f"  {name} = {value.tolist() if hasattr(value, 'tolist') else value}")
+    ctx.say(f"Results: {ctx.results.path}")
 
 
 def run_study(
@@ -42,9 +63,8 @@ def run_study(
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    import qdiss
-
     from ._build import real_dtype
+    from ._plots import plot_task
     from ._registry import solver_class
     from ._task_optimize import run_optimize
     from ._task_steady import run_steady
@@ -53,91 +73,52 @@ def run_study(
     env = environment()
     results = ResultsDir(Path(results_root) / study.name)
     results.prepare(study.text, restart)
-    stop = StopFlag()
     ctx = Context(
         study=study,
         results=results,
         quiet=quiet,
         solver=solver_class(study.solver)(**study.solver_options),
         dtype=real_dtype(study.precision),
-        stop=stop,
+        stop=StopFlag(),
         plots=plots,
         checkpoint_seconds=checkpoint_seconds,
     )
-    complex_dtype = "complex64" if study.precision == "float32" else "complex128"
-    ctx.say(
-        f"qdiss {qdiss.__version__} · jax {env['jax']} · device: {env['device']} · "
-        f"precision: {study.precision} / {complex_dtype}"
-    )
-    from ._info import DEFAULT_STUDY
-
-    where = str(study.path)
-    if study.path is not None and study.path.resolve() == DEFAULT_STUDY:
-        where = f"the built-in default study, {study.path}"
-    ctx.say(f"Study {study.name!r} ({where}): {len(study.tasks)} task(s)")
-    if study.description:
-        ctx.say(f"  {study.description}")
-    ctx.say(f"Model: {study.model.key} — {study.model.summary}")
-    for name, value in study.parameters.items():
-        shown = value.tolist() if hasattr(value, "tolist") else value
-        ctx.say(f"  {name} = {shown}")
-    ctx.say(f"Results: {results.path}")
-
+    _header(ctx, env)
     runners = {"steady": run_steady, "sweep": run_sweep, "optimize": run_optimize}
+    manifest = {"study": study.name, "study_file": "study.toml"}
+    manifest |= {"source": None if study.path is None else str(study.path), "environment": env}
+    manifest |= {"precision": study.precision, "solver": study.solver}
+    manifest |= {"solver_options": study.solver_options, "model": study.model.key}
+    manifest |= {"quick": study.quick, "tasks": []}
     status = {}
-    manifest = {
-        "study": study.name,
-        "study_file": "study.toml",
-        "source": None if study.path is None else str(study.path),
-        "environment": env,
-        "precision": study.precision,
-        "solver": study.solver,
-        "solver_options": study.solver_options,
-        "model": study.model.key,
-        "quick": study.quick,
-        "tasks": [],
-    }
-    ok_all = True
-    current = None
-    stop.install()
+    ctx.stop.install()
     try:
         for task in study.tasks:
-            current = task
+            entry = {"name": task.name, "kind": task.kind, "status": "stopped"}
+            manifest["tasks"].append(entry)
             ok = runners[task.kind](ctx, task)
-            ok_all &= ok
-            status[task.name] = "complete" if ok else "failed"
-            files = sorted(p.name for p in results.path.glob(f"{task.name}.*") if p.is_file())
-            if plots and task.kind in ("sweep", "optimize"):
-                from ._plots import plot_task
-
-                written = plot_task(results.path, task, study.name)
-                files = sorted(set(files) | {p.name for p in written})
-                for p in written:
-                    ctx.say(f"  plot: {p}")
-            manifest["tasks"].append(
-                {"name": task.name, "kind": task.kind, "status": status[task.name], "files": files}
-            )
+            entry["status"] = status[task.name] = "complete" if ok else "failed"
+            files = {p.name for p in results.path.glob(f"{task.name}.*") if p.is_file()}
+            if plots:
+                for path in plot_task(results.path, task, study.name):
+                    files.add(path.name)
+                    ctx.say(f"  plot: {path}")
+            entry["files"] = sorted(files)
             ctx.check_stop()
     except (CLIError, KeyboardInterrupt):
-        if current is not None and current.name not in status:
-            manifest["tasks"].append(
-                {"name": current.name, "kind": current.kind, "status": "stopped"}
-            )
         _write_manifest(results, manifest, complete=False)
         raise
     finally:
-        stop.restore()
+        ctx.stop.restore()
         results.unlock()
     _write_manifest(results, manifest, complete=True)
-    elapsed = time.perf_counter() - started
-    ctx.say(f"\nDone in {elapsed:.1f} s. Results: {results.path}")
-    if not ok_all:
-        failed = [name for name, s in status.items() if s == "failed"]
+    ctx.say(f"\nDone in {time.perf_counter() - started:.1f} s. Results: {results.path}")
+    failed = [name for name, s in status.items() if s == "failed"]
+    if failed:
         raise CLIError(f"task(s) {', '.join(failed)} failed; see above and {results.path}.")
     return 0
 
 
 def _write_manifest(results: ResultsDir, manifest: dict, complete: bool) -> None:
-    manifest = dict(manifest, complete=complete)
-    manifest["updated"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    save_json(results.file("run.json"), manifest)
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    save_json(results.file("run.json"), manifest | {"complete": complete, "updated": now})

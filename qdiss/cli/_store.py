@@ -3,6 +3,7 @@ with ``.json`` metadata, and fingerprints that tell whether saved results belong
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -35,10 +36,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -76,32 +75,6 @@ def load_npz(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
-def tree_arrays(tree) -> dict[str, np.ndarray]:
-    """The leaves of a pytree as ``{"leaf.<i>": array}``, to save with :func:`save_npz`."""
-    import jax
-
-    return {f"leaf.{i}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(tree))}
-
-
-def load_tree(saved: dict, template):
-    """The pytree saved by :func:`tree_arrays`, rebuilt on ``template``'s structure (None if the
-    leaves do not fit it): Python numbers and strings come back as such, JAX arrays as JAX
-    arrays and numpy arrays as numpy arrays, each with its saved dtype and bits."""
-    import jax
-
-    leaves, treedef = jax.tree.flatten(template)
-    keys = [f"leaf.{i}" for i in range(len(leaves) + 1)]
-    if any(k not in saved for k in keys[:-1]) or keys[-1] in saved:
-        return None
-    out = []
-    for leaf, key in zip(leaves, keys, strict=False):
-        if isinstance(leaf, (bool, int, float, str)):
-            out.append(type(leaf)(saved[key].item()))
-        else:
-            out.append(jax.numpy.asarray(saved[key]) if isinstance(leaf, jax.Array) else saved[key])
-    return jax.tree.unflatten(treedef, out)
-
-
 def load_json(path: Path) -> dict | None:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -123,6 +96,14 @@ def task_meta(ctx, task, params: dict, fp: str, complete: bool, **rest) -> dict:
     head |= {"model": study.model.key, "solver": study.solver}
     head |= {"solver_options": study.solver_options, "precision": study.precision}
     return head | {"parameters": params, "start": task.start} | rest
+
+
+def save_results(ctx, task, params: dict, fp: str, complete: bool, arrays: dict, **rest) -> None:
+    """Write a sweep's or an optimisation's ``<task>.npz`` (``arrays``) and ``<task>.json``
+    (:func:`task_meta`, the file's name, then ``rest``: what the arrays mean), each atomically."""
+    save_npz(ctx.results.file(f"{task.name}.npz"), arrays)
+    meta = task_meta(ctx, task, params, fp, complete, file=f"{task.name}.npz", **rest)
+    save_json(ctx.results.file(f"{task.name}.json"), meta)
 
 
 class ResultsDir:
@@ -171,10 +152,7 @@ class ResultsDir:
         save_json(path, me)
 
     def unlock(self) -> None:
-        try:
-            self.file(".lock").unlink()
-        except FileNotFoundError:
-            pass
+        self.file(".lock").unlink(missing_ok=True)
 
     def refuse_mismatch(self, task_name: str, what: str) -> None:
         raise UsageError(

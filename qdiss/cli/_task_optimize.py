@@ -1,37 +1,36 @@
-r"""Task ``optimize``: gradient-based optimisation of a figure of merit with
-:func:`qdiss.optimize`, whose :class:`qdiss.OptimizeState` is saved atomically at checkpoints.
-
-``bounds`` [lo, hi] give ``qdiss.bounded``, [lo, inf] ``qdiss.greater_than``, [-inf, hi]
-``qdiss.less_than``; rates without bounds get ``qdiss.positive()``. The stopping rules
-(``tolerance``, ``gradient_tolerance``, ``patience``, ``on_failure``, ``max_failures``) and the
-backtracking after a failed step are :func:`qdiss.optimize`'s; its state holds their counters,
-so a run stopped (Ctrl-C, SIGTERM, killed) and resumed gives the numbers of an uninterrupted one
-bit for bit. A checkpoint is written every ``checkpoint_every`` steps (default: every ~30 s),
-on a stop request and at the end.
-
-Files: ``<task>.npz`` (the history), ``<task>.json`` (best point, reason for stopping) and
-``<task>.checkpoint.npz`` (the state, leaf by leaf, for resuming).
+"""Task ``optimize``: gradient-based optimisation of a figure of merit with
+:func:`qdiss.optimize`, whose stopping rules (``tolerance``, ``gradient_tolerance``,
+``patience``, ``on_failure``, ``max_failures``) and backtracking after a failed step apply; its
+:class:`qdiss.OptimizeState` is saved (``<task>.checkpoint.npz``, :func:`qdiss.save_state`) every
+``checkpoint_every`` steps (default: every ~30 s), on a stop request and at the end, so that a run
+stopped (Ctrl-C, SIGTERM, killed) and resumed gives the numbers of an uninterrupted one bit for
+bit. ``<task>.npz`` holds the history, ``<task>.json`` the best point and the reason for stopping.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import time
 
 import jax.numpy as jnp
 import numpy as np
 
-from ._build import base_value, build_model, runtime_message
+from ._build import base_value, runtime_message
 from ._context import Context, format_value, pause_for_tests
 from ._errors import CLIError
-from ._merits import resolve
-from ._progress import Progress
+from ._merits import merit_solver
+from ._progress import progress_bar
 from ._registry import parameter_domain
-from ._store import load_npz, load_tree, save_json, save_npz, task_meta, tree_arrays
+from ._store import atomic_write, load_npz, save_results
 from ._study import parse_label
 
 
 def _bijection(task, label, entry):
+    """The constraint of an optimised parameter: ``bounds`` [lo, hi] give ``qdiss.bounded``,
+    [lo, inf] ``qdiss.greater_than``, [-inf, hi] ``qdiss.less_than``, [-inf, inf] none; without
+    bounds, a parameter of declared domain ≥ 0 or > 0 (rates) gets ``qdiss.positive()``."""
     import qdiss
 
     name = parse_label(label)[0]
@@ -55,27 +54,23 @@ def run_optimize(ctx: Context, task) -> bool:
     sign = -1.0 if task.goal == "maximize" else 1.0
     import optax
 
-    if task.optimizer == "lbfgs":
-        optimizer = optax.lbfgs(learning_rate=task.learning_rate)
-    else:
-        optimizer = getattr(optax, task.optimizer)(task.learning_rate)  # adam, sgd
+    optimizer = getattr(optax, task.optimizer)(task.learning_rate)  # adam, sgd, lbfgs
     x0 = {}
     for label in labels:
-        name, index = parse_label(label)
-        x0[label] = jnp.asarray(base_value(entry, params, name, index), dtype=ctx.dtype)
-        bij = constraints[label]
-        if bij is not None and not bool(jnp.all(bij.contains(x0[label]))):
-            raise CLIError(
-                f"task {task.name!r}: the start value of `{label}` "
-                f"({format_value(x0[label])}) lies outside its bounds.",
-                status=2,
-            )
+        value = base_value(entry, params, *parse_label(label))
+        x0[label] = jnp.asarray(value, dtype=ctx.dtype)
+    try:  # a run that has taken no step; raises if the start lies outside the bounds
+        template = qdiss.optimize_init(x0, optimizer, jnp.zeros(()), constraints=constraints)
+    except ValueError as e:
+        start = ", ".join(f"{k} = {format_value(v)}" for k, v in x0.items())
+        raise CLIError(f"task {task.name!r}, start {start}: {e}", status=2) from None
 
     ckpt = ctx.results.file(f"{task.name}.checkpoint.npz")
     saved, state = load_npz(ckpt), None
     if saved is not None:
-        template = qdiss.optimize_init(x0, optimizer, jnp.zeros(()), constraints=constraints)
-        state = load_tree(saved, template) if str(saved.get("fingerprint", "")) == fp else None
+        with contextlib.suppress(ValueError):  # leaves of another structure: another run's
+            if str(saved.get("fingerprint", "")) == fp:
+                state = qdiss.load_state(ckpt, template)
         if state is None:
             ctx.results.refuse_mismatch(task.name, "an optimisation")
 
@@ -88,7 +83,9 @@ def run_optimize(ctx: Context, task) -> bool:
         ctx.say(f"  starting from the best point of task {task.start!r}")
 
     def save(state) -> None:
-        save_npz(ckpt, {"fingerprint": np.asarray(fp), **tree_arrays(state)})
+        buffer = io.BytesIO()
+        qdiss.save_state(buffer, state, fingerprint=fp)
+        atomic_write(ckpt, buffer.getvalue())
         _save_results(ctx, task, params, fp, constraints, state, sign)
 
     if state is not None and (state.finished or state.step >= task.steps):
@@ -96,27 +93,25 @@ def run_optimize(ctx: Context, task) -> bool:
     else:
         if state is not None:
             ctx.say(f"  resuming at step {state.step}")
-        state = _run(ctx, task, (entry, params, constraints, sign, optimizer, x0), state, save)
+        state = _run(ctx, task, (params, constraints, sign, optimizer, x0), state, save)
     return _summary(ctx, task, state, sign)
 
 
 def _run(ctx, task, setup, state, save):
     import qdiss
 
-    entry, params, constraints, sign, optimizer, x0 = setup
-    model0, L0 = build_model(entry, params, {}, dtype=ctx.dtype)
-    merit = resolve(task.objective, model0, L0)
+    params, constraints, sign, optimizer, x0 = setup
+    (merit,), values = merit_solver(ctx, params, [task.objective])
 
     def loss(x, rho0):
-        model, L = build_model(entry, params, x, dtype=ctx.dtype)
-        sol = qdiss.steady_state(L, ctx.solver, rho0=rho0, throw=False)
-        return sign * merit.fn(model, L, sol.rho), sol
+        vals, sol = values(x, rho0)
+        return sign * vals[merit.name], sol
 
     since = {"time": None, "steps": 0, "step": 0 if state is None else state.step}
 
     def on_step(info) -> bool:
         bar.update(1)
-        bar.note(f"{task.objective} {sign * info.loss:.6g}")
+        bar.set_postfix_str(f"{task.objective} {sign * info.loss:.6g}", refresh=False)
         pause_for_tests()
         now, since["step"] = time.monotonic(), info.step + 1
         since["time"] = since["time"] or now  # the first step (with compilation) starts the clock
@@ -130,7 +125,7 @@ def _run(ctx, task, setup, state, save):
             since.update(time=now, steps=0)
         return ctx.stop.requested
 
-    with Progress(task.steps, task.name, "step", ctx.quiet, initial=since["step"]) as bar:
+    with progress_bar(task.steps, task.name, "step", ctx.quiet, initial=since["step"]) as bar:
         try:
             result = qdiss.optimize(
                 loss,
@@ -162,45 +157,29 @@ def _ended(state) -> str | None:
     return state.reason if state.reason not in ("", "callback") else None
 
 
-def _best(history) -> int:
-    if not history.accepted.any():
-        return -1
-    return int(np.argmin(np.where(history.accepted, history.loss, np.inf)))
-
-
 def _save_results(ctx, task, params, fp, constraints, state, sign) -> None:
     from .._solution import result_name
 
     history = state.history
     x = {label: np.asarray(history.params[label]) for label in task.parameters}
-    arrays = {
-        "step": np.arange(len(history)),
-        "objective": sign * history.loss.astype(float),
-        "loss": history.loss.astype(float),
-        "grad_norm": history.grad_norm.astype(float),
-        "status": history.status,
-        "residual": history.residual.astype(float),
-        "accepted": history.accepted,
-    }
+    loss = history.loss.astype(float)
+    arrays = {"step": np.arange(len(history)), "objective": sign * loss, "loss": loss}
+    arrays |= {"grad_norm": history.grad_norm.astype(float), "status": history.status}
+    arrays |= {"residual": history.residual.astype(float), "accepted": history.accepted}
     arrays |= {f"param.{label}": v for label, v in x.items()}
-    save_npz(ctx.results.file(f"{task.name}.npz"), arrays)
-    best = _best(history)
+    best = history.best_step
     variables = [
-        {
-            "label": label,
-            "key": f"param.{label}",
-            "unit": ctx.unit(label),
-            "constraint": None if constraints[label] is None else repr(constraints[label]),
-        }
+        {"label": label, "key": f"param.{label}", "unit": ctx.unit(label)}
+        | {"constraint": None if constraints[label] is None else repr(constraints[label])}
         for label in task.parameters
     ]
-    meta = task_meta(
+    save_results(
         ctx,
         task,
         params,
         fp,
         _ended(state) is not None,
-        file=f"{task.name}.npz",
+        arrays,
         objective=task.objective,
         objective_unit=ctx.merit_unit(task.objective),
         goal=task.goal,
@@ -217,12 +196,11 @@ def _save_results(ctx, task, params, fp, constraints, state, sign) -> None:
         best_objective=float(arrays["objective"][best]) if best >= 0 else None,
         best_parameters={k: v[best] for k, v in x.items()} if best >= 0 else None,
     )
-    save_json(ctx.results.file(f"{task.name}.json"), meta)
 
 
 def _summary(ctx, task, state, sign) -> bool:
     history = state.history
-    best, failed = _best(history), int(np.sum(~history.accepted))
+    best, failed = history.best_step, int(np.sum(~history.accepted))
     ctx.say(
         f"  {len(history)} steps, stopped: {state.message}; "
         f"{failed} failed step{'s' * (failed != 1)}"

@@ -10,9 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._build import build_model
 from ._context import Context, format_value
-from ._merits import resolve
+from ._merits import merit_solver
 from ._store import load_json, save_json, task_meta
 
 
@@ -39,39 +38,26 @@ def run_steady(ctx: Context, task) -> bool:
 
 
 def _compute(ctx: Context, task, params: dict, fp: str) -> dict:
-    import qdiss
-
     from .._solution import result_codes, result_message, result_name
 
     study = ctx.study
-    entry = study.model
-    model0, L0 = build_model(entry, params, {}, dtype=ctx.dtype)
-    merits = [resolve(name, model0, L0) for name in task.merits]
-    real = [p.name for p in entry.parameters if p.kind == "real" and p.name in params]
-    arrays = {name: jnp.asarray(params[name], dtype=ctx.dtype) for name in real}
-
-    def values(arrays):
-        model, L = build_model(entry, params, arrays, dtype=ctx.dtype)
-        sol = qdiss.steady_state(L, ctx.solver, throw=False)
-        return jnp.stack([jnp.asarray(m.fn(model, L, sol.rho)) for m in merits]), sol
-
-    ctx.say(f"\n[{task.name}] steady state of {entry.key} ({study.solver}, {study.precision})")
+    real = [p.name for p in study.model.parameters if p.kind == "real" and p.name in params]
+    x = {name: jnp.asarray(params[name], dtype=ctx.dtype) for name in real}
+    merits, values = merit_solver(ctx, params, task.merits)
+    where = f"{study.model.key} ({study.solver}, {study.precision})"
+    ctx.say(f"\n[{task.name}] steady state of {where}")
+    gradients = None
     if task.gradients:
 
-        def with_aux(arrays):
-            vals, sol = values(arrays)
+        def with_aux(x):
+            vals, sol = values(x)
             return vals, (vals, sol)
 
-        jac, (vals, sol) = eqx.filter_jit(jax.jacrev(with_aux, has_aux=True))(arrays)
-        gradients = {
-            m.name: {name: np.asarray(jac[name][i]) for name in real} for i, m in enumerate(merits)
-        }
+        jac, (vals, sol) = eqx.filter_jit(jax.jacrev(with_aux, has_aux=True))(x)
+        gradients = {m.name: {p: np.asarray(jac[m.name][p]) for p in real} for m in merits}
     else:
-        vals, sol = eqx.filter_jit(values)(arrays)
-        gradients = None
-    vals = np.asarray(vals)
+        vals, sol = eqx.filter_jit(values)(x)
     code = int(result_codes(sol.result))
-
     return task_meta(
         ctx,
         task,
@@ -86,8 +72,8 @@ def _compute(ctx: Context, task, params: dict, fp: str) -> dict:
         residual=float(np.asarray(sol.stats.residual)),
         stats=_stats(sol),
         merits={
-            m.name: {"value": float(v), "description": m.description, "source": m.source}
-            for m, v in zip(merits, vals, strict=True)
+            m.name: {"value": float(vals[m.name]), "description": m.description, "source": m.source}
+            for m in merits
         },
         gradients=gradients,
     )
