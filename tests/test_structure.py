@@ -27,7 +27,7 @@ RESULT_CODES_HOME = PACKAGE / "_solution.py"
 # after its first pass). Until it is, this is a ratchet: the CLI may shrink, never grow. Lower
 # CLI_MAX_LINES with every cut, down to CLI_TARGET_LINES.
 CLI_TARGET_LINES = 1600
-CLI_MAX_LINES = 2640
+CLI_MAX_LINES = 2471
 
 
 def _module_name(path: Path) -> str:
