@@ -33,7 +33,7 @@ import numpy as np
 from jaxtyping import Array
 
 from ._adjoint import poison_derivative
-from ._lindbladian import AbstractLindbladian
+from ._lindbladian import AbstractLindbladian, as_lindbladian
 from ._operator import DeflatedProblem
 from ._solution import RESULTS, SteadyStateSolution, SteadyStateStats, real_dtype
 from ._solver._abstract import AbstractSteadyStateSolver, RawSolve
@@ -175,11 +175,7 @@ def steady_state(
     A solver whose ``memory_estimate`` exceeds the memory available is refused with
     ``ValueError`` before anything is allocated.
     """
-    if not isinstance(lindbladian, AbstractLindbladian):
-        raise TypeError(
-            "`lindbladian` must be a qdiss Lindbladian (e.g. `qdiss.Lindbladian(H, jump_ops)`); "
-            f"got {type(lindbladian).__name__}."
-        )
+    lindbladian = as_lindbladian(lindbladian)
     if solver is None:
         solver = Auto()
     if not isinstance(solver, AbstractSteadyStateSolver):
