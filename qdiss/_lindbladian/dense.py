@@ -373,6 +373,21 @@ class Lindbladian(AbstractLindbladian):
         jump_ops = jnp.einsum("ij,kjl,lm->kim", ud, self.jump_ops, u)
         return eqx.tree_at(lambda lind: (lind.H, lind.jump_ops), self, (H, jump_ops))
 
+    def to_dynamiqs(self):
+        """(H, jump_ops) as dynamiqs QArrays with this Lindbladian's ``dims``, ready for
+        ``dq.mesolve(H, jump_ops, rho0, tsave)`` (traceable; ``L.H`` and ``list(L.jump_ops)``
+        work there too, as plain arrays without dims)."""
+        from .._interop import to_dynamiqs
+
+        return to_dynamiqs(self.H, self.dims), [to_dynamiqs(op, self.dims) for op in self.jump_ops]
+
+    def to_qutip(self):
+        """(H, c_ops) as QuTiP Qobjs with ``dims=[dims, dims]`` (concrete only), e.g. for
+        ``qutip.mesolve`` or ``qutip.liouvillian``."""
+        from .._interop import to_qutip
+
+        return to_qutip(self.H, self.dims), [to_qutip(op, self.dims) for op in self.jump_ops]
+
     def sparse_superoperator(self) -> sp.csr_matrix:
         """The superoperator as a SciPy CSR matrix, built on the host from concrete arrays.
 
