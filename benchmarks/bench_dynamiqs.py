@@ -102,7 +102,7 @@ def trajectories(problem, t_final, repeats, rtol, atol):
 
     def run_dq(drive):
         res = dq.mesolve(
-            Hq + drive * obsq, jumpsq, rho0q, times, method=method, progress_meter=None
+            Hq + drive * obsq, jumpsq, rho0q, times, method=method, progress_meter=False
         )
         return res.states[-1].to_jax()
 
