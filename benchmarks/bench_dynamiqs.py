@@ -106,7 +106,11 @@ def trajectories(problem, t_final, repeats, rtol, atol):
         )
         return res.states[-1].to_jax()
 
-    for label, fn in (("qdiss.evolve", run_qdiss), ("dq.mesolve", run_dq)):
+    variants = (
+        ("qdiss.evolve", run_qdiss),
+        ("dq.mesolve", run_dq),
+    )
+    for label, fn in variants:
         jitted = jax.jit(fn)
         start = time.perf_counter()
         final = jax.block_until_ready(jitted(0.0))

@@ -162,7 +162,7 @@ def steady_state(
       quantities {J_i} (left kernel) biorthonormalised (``qdiss._degenerate``; ρ₀ is normalised
       to unit trace); ``sol.stats.kernel_dimension`` gives d = dim ker L. Dense linear algebra on
       the unknowns (an SVD and an LU of the P × P superoperator, P = n² for a dense ρ: DenseLU's
-      sizes); ``solver`` must be left out (or ``Auto()``). Differentiable where d is locally
+      sizes); ``solver`` must be left out. Differentiable where d is locally
       constant. A closed system (no dissipation) is then not refused: ρ_∞ is ρ₀ dephased in
       the eigenbasis of H (its time average).
     - ``kernel_dim``: with ``degenerate="project"``, d = dim ker L. ``None``: counted from the
@@ -199,14 +199,13 @@ def steady_state(
     ``ValueError`` before anything is allocated.
     """
     lindbladian = as_lindbladian(lindbladian)
-    explicit_solver = solver is not None and not isinstance(solver, Auto)
-    if solver is None:
-        solver = Auto()
-    if explicit_solver and degenerate == "project":
+    if solver is not None and degenerate == "project":
         raise ValueError(
             "`degenerate='project'` computes the kernel of L densely (an SVD and an LU) and uses "
             f"no steady-state solver: leave `solver` out (got {type(solver).__name__})."
         )
+    if solver is None:
+        solver = Auto()
     if not isinstance(solver, AbstractSteadyStateSolver):
         raise TypeError(
             f"`solver` must be a qdiss steady-state solver (e.g. `qdiss.DenseLU()`); got "
