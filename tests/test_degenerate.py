@@ -96,6 +96,27 @@ def test_matches_the_long_time_propagator(model):
     assert int(sol.stats.kernel_dimension) == 2
 
 
+def test_matches_qutip_long_time_evolution():
+    """QuTiP's own long-time evolution of the Dicke dimer from ρ₀ (qutip.mesolve, a reference
+    independent of qdiss and of the NumPy superoperator)."""
+    import qutip
+
+    H, jumps = _dicke_dimer()
+    rho0 = _random_state(4, 21)
+    dims = [[2, 2], [2, 2]]
+    result = qutip.mesolve(
+        qutip.Qobj(H, dims=dims),
+        qutip.Qobj(rho0, dims=dims),
+        [0.0, 400.0],
+        [qutip.Qobj(op, dims=dims) for op in jumps],
+        options={"atol": 1e-12, "rtol": 1e-10, "nsteps": 100_000},
+    )
+    sol = qdiss.steady_state(
+        qdiss.Lindbladian(H, jumps, dims=(2, 2)), rho0=rho0, degenerate="project"
+    )
+    assert (sol.to_qutip() - result.states[-1]).norm() < 1e-8
+
+
 def test_two_blocks_closed_form():
     """ρ_∞ = tr(P_A ρ₀) ρ_A ⊕ tr(P_B ρ₀) ρ_B with each block's own (NumPy null-space) state."""
     H, jumps = _two_blocks()
