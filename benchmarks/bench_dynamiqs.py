@@ -6,7 +6,8 @@
 1. **Linear Lindblad trajectories**: ``qdiss.evolve(L, ρ₀, times)`` (diffrax Tsit5 on the real
    view of ρ, L applied matrix-free) against ``dq.mesolve(H, jump_ops, ρ₀, times)`` (dynamiqs'
    Tsit5) at the same tolerances, on a driven damped cavity and on two coupled Kerr
-   oscillators: compile (first call) and warm run times (median of ``--repeats``), the error of
+   oscillators: compile (first call) and warm run times (median of ``--repeats``, the two codes
+   timed alternately so that a shared machine's load weighs on both alike), the error of
    the final state against the propagator expm(S·t)vec(ρ₀) of the dense superoperator, and
    the reverse-mode gradient of a final expectation value.
 2. **Operator construction** (``dq.destroy``, ``dq.tensor``): the two-mode annihilation operators
@@ -106,17 +107,13 @@ def trajectories(problem, t_final, repeats, rtol, atol):
         )
         return res.states[-1].to_jax()
 
-    variants = (
-        ("qdiss.evolve", run_qdiss),
-        ("dq.mesolve", run_dq),
-    )
+    variants = (("qdiss.evolve", run_qdiss), ("dq.mesolve", run_dq))
+    compiled = {}
     for label, fn in variants:
         jitted = jax.jit(fn)
         start = time.perf_counter()
         final = jax.block_until_ready(jitted(0.0))
         first = time.perf_counter() - start
-        warm = _median_time(lambda jitted=jitted: jitted(0.0), repeats)
-        error = float(np.max(np.abs(np.asarray(final) - reference)))
 
         def loss(drive, fn=fn):
             return jnp.real(jnp.trace(jnp.asarray(observable) @ fn(drive)))
@@ -125,18 +122,30 @@ def trajectories(problem, t_final, repeats, rtol, atol):
         start = time.perf_counter()
         g = jax.block_until_ready(grad(0.0))
         grad_first = time.perf_counter() - start
-        grad_warm = _median_time(lambda grad=grad: grad(0.0), repeats)
+        error = float(np.max(np.abs(np.asarray(final) - reference)))
+        compiled[label] = (jitted, grad, first, grad_first, error, float(g))
+    # warm timings interleaved (qdiss, dynamiqs, qdiss, ...) so that a shared machine's load
+    # weighs on both alike
+    warm = {label: [] for label, _ in variants}
+    grad_warm = {label: [] for label, _ in variants}
+    for _ in range(repeats):
+        for label, _ in variants:
+            jitted, grad = compiled[label][:2]
+            warm[label].append(_median_time(lambda jitted=jitted: jitted(0.0), 1))
+            grad_warm[label].append(_median_time(lambda grad=grad: grad(0.0), 1))
+    for label, _ in variants:
+        _, _, first, grad_first, error, g = compiled[label]
         record = dict(
             kind="trajectory",
             problem=name,
             n=n,
             code=label,
             first_s=first,
-            warm_s=warm,
+            warm_s=statistics.median(warm[label]),
             max_error=error,
             grad_first_s=grad_first,
-            grad_warm_s=grad_warm,
-            grad=float(g),
+            grad_warm_s=statistics.median(grad_warm[label]),
+            grad=g,
             rtol=rtol,
             atol=atol,
             device=str(jax.devices()[0].platform),
