@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from jaxtyping import Array, Complex
 
 from .. import _linalg
+from .._interop import is_quantum_object, to_jax
 from .._numerics import complex_dtype, is_concrete
 from ._abstract import AbstractLindbladian
 from ._space import DenseSpace
@@ -126,10 +127,8 @@ def _to_array(x, name: str):
     The dtype is kept as given (integers too); :func:`qdiss._numerics.complex_dtype` picks the
     precision."""
     _check_qutip(x, name)
-    if hasattr(x, "to_jax"):  # dynamiqs QArray
-        return x.to_jax()
-    if hasattr(x, "full") and hasattr(x, "dims"):  # qutip Qobj
-        return jnp.asarray(x.full())
+    if is_quantum_object(x):  # dynamiqs QArray, QuTiP Qobj: the one conversion point
+        return to_jax(x)
     if isinstance(x, jax.Array | np.ndarray | np.generic | int | float | complex):
         return jnp.asarray(x)
     if isinstance(x, Sequence) and not isinstance(x, str):
