@@ -194,6 +194,17 @@ def test_gradients_match_finite_differences():
     np.testing.assert_allclose(float(tangent), expected, rtol=1e-6, atol=1e-9)
 
 
+def test_single_precision():
+    """complex64 inputs: the rank tolerance scales with eps (1e3·eps), the projection agrees with
+    the float64 propagator to float32 accuracy."""
+    H, jumps = _dicke_dimer()
+    L = qdiss.Lindbladian(H.astype(np.complex64), [op.astype(np.complex64) for op in jumps])
+    rho0 = _random_state(4, 3)
+    sol = qdiss.steady_state(L, rho0=rho0.astype(np.complex64), degenerate="project")
+    assert sol.rho.dtype == jnp.complex64 and int(sol.stats.kernel_dimension) == 2
+    np.testing.assert_allclose(np.asarray(sol.rho), _long_time(H, jumps, rho0), atol=1e-5)
+
+
 def test_vmap_over_initial_states():
     H, jumps = _dicke_dimer()
     L = qdiss.Lindbladian(H, jumps)
