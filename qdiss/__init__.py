@@ -25,6 +25,7 @@ from ._lindbladian import (
     Lindbladian as Lindbladian,
     PermutationInvariantLindbladian as PermutationInvariantLindbladian,
     SectorLindbladian as SectorLindbladian,
+    Superoperator as Superoperator,
     dicke_lindbladian as dicke_lindbladian,
     pi_from_dense as pi_from_dense,
     pi_to_dense as pi_to_dense,

@@ -2,12 +2,13 @@ r"""The deflated steady-state system, the operator every linear-solve solver inv
 
 L is singular (L(ρ_ss) = 0). Every linear-solve solver instead solves
 
-    A(ρ) = L(ρ) + s·tr(ρ)·E = s·E,     s = ‖L‖ (a norm bound, no gradient),
+    A(ρ) = L(ρ) + s·tr(ρ)·E = s·E,     s > 0 (no gradient),
 
-with E = ``lindbladian.identity_state()`` (tr E = 1; I/n for a dense Lindbladian), which is
-invertible exactly when the steady state is unique: taking the trace of A(ρ) = 0 gives tr ρ = 0
-(L preserves the trace) and then L(ρ) = 0, so ρ = 0 unless ker L holds more than ρ_ss. Its
-solution has tr ρ = 1 and L(ρ) = 0.
+with E = ``lindbladian.identity_state()`` (tr E = 1; I/n for a dense Lindbladian) and s > 0 the
+*deflation weight* (by default a norm bound of L; ``steady_state(..., deflation_weight=s)`` sets
+it, as QuTiP's ``weight``), which is invertible exactly when the steady state is unique: taking
+the trace of A(ρ) = 0 gives tr ρ = 0 (L preserves the trace) and then L(ρ) = 0, so ρ = 0 unless
+ker L holds more than ρ_ss. Its solution has tr ρ = 1 and L(ρ) = 0.
 
 Padding entries of a block representation (``padding_mask``) are not unknowns: A acts on them as
 s·I, so A stays nonsingular on the whole array, the padding of the solution is exactly 0 and the
@@ -31,16 +32,33 @@ __all__ = ["DeflatedProblem"]
 
 
 class DeflatedProblem(eqx.Module):
-    """The nonsingular system A(ρ) = L(ρ) + s·tr(ρ)·E (+ s·ρ on padding) = s·E."""
+    """The nonsingular system A(ρ) = L(ρ) + s·tr(ρ)·E (+ s·ρ on padding) = s·E.
+
+    ``scale`` is the deflation weight s; ``norm`` the norm bound ‖L‖ where s was set apart from
+    it (``None``: s is the norm bound, the default). The solution does not depend on s (any
+    s > 0 gives tr ρ = 1 and L(ρ) = 0); its conditioning does.
+    """
 
     lindbladian: AbstractLindbladian
     scale: Array
+    norm: Array | None = None
 
     @classmethod
-    def build(cls, lindbladian: AbstractLindbladian) -> DeflatedProblem:
-        scale = jax.lax.stop_gradient(lindbladian.norm_bound())
-        scale = jnp.where(scale > 0, scale, 1.0).astype(real_dtype(lindbladian.dtype))
-        return cls(lindbladian, scale)
+    def build(cls, lindbladian: AbstractLindbladian, weight=None) -> DeflatedProblem:
+        """The deflated problem of ``lindbladian`` with s = ``weight`` (a positive number, no
+        gradient), or s = ``norm_bound()`` (``None``, the default)."""
+        rdtype = real_dtype(lindbladian.dtype)
+        norm = jax.lax.stop_gradient(lindbladian.norm_bound())
+        norm = jnp.where(norm > 0, norm, 1.0).astype(rdtype)
+        if weight is None:
+            return cls(lindbladian, norm)
+        weight = jax.lax.stop_gradient(jnp.asarray(weight, rdtype))
+        return cls(lindbladian, weight, norm)
+
+    @property
+    def norm_scale(self) -> Array:
+        """‖L‖ (the norm bound) that residuals are measured against, whatever the weight s."""
+        return self.scale if self.norm is None else self.norm
 
     @property
     def dtype(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import lineax as lx
 import numpy as np
@@ -113,6 +114,9 @@ class SteadyStateStats(eqx.Module):
       top two Fock levels of mode m (one level when d_m = 2), from the reduced diagonal of ρ
       (``AbstractLindbladian.top_level_populations``). NaN when no mode is declared. Above
       ``truncation_tol`` the result is ``RESULTS.truncated``.
+    - ``kernel_dimension``: d = dim ker L. With ``steady_state(..., degenerate="project")`` the
+      dimension used for the projection; otherwise 1 where the solve certified uniqueness and
+      -1 (not determined, more than one) where the result is ``RESULTS.non_unique``.
     """
 
     residual: Float[Array, ""]
@@ -123,6 +127,7 @@ class SteadyStateStats(eqx.Module):
     condition_estimate: Float[Array, ""]
     error_estimate: Float[Array, ""]
     top_level_population: Float[Array, ""] = eqx.field(default=float("nan"))
+    kernel_dimension: Int[Array, ""] = eqx.field(default=1)
 
 
 class SteadyStateSolution(eqx.Module):
@@ -137,6 +142,10 @@ class SteadyStateSolution(eqx.Module):
     - ``solver``: the name of the solver that produced it (static).
     - ``state_shape``: the shape of one state (static; ``rho`` has extra leading axes under
       ``vmap``).
+    - ``dims``: the Hilbert-space subsystem dimensions of the Lindbladian (static; product n).
+
+    Back to QuTiP and dynamiqs: :meth:`to_qutip`, :meth:`to_dynamiqs`, and :meth:`expect` for
+    an operator given as an array, a QArray or a Qobj.
     """
 
     rho: Complex[Array, "..."]
@@ -144,6 +153,62 @@ class SteadyStateSolution(eqx.Module):
     stats: SteadyStateStats
     solver: str = eqx.field(static=True, default="")
     state_shape: tuple[int, ...] = eqx.field(static=True, default=())
+    dims: tuple[int, ...] = eqx.field(static=True, default=())
+
+    def dense_rho(self, lindbladian=None) -> Array:
+        """ρ as an ``(n, n)`` matrix (a stack under ``vmap``). A block state (sectors,
+        permutation-invariant blocks) needs its Lindbladian, whose ``to_dense`` maps it (one
+        state at a time); ``ValueError`` without it."""
+        if lindbladian is not None:
+            lead = self.rho.shape[: self.rho.ndim - len(self.state_shape)]
+            flat = self.rho.reshape(-1, *self.state_shape)
+            dense = jax.vmap(lindbladian.to_dense)(flat)
+            return dense.reshape(*lead, lindbladian.n, lindbladian.n)
+        if len(self.state_shape) != 2:
+            raise ValueError(
+                f"this steady state is stored as blocks of shape {self.state_shape}: pass its "
+                "Lindbladian, whose `to_dense` maps it to (n, n) (e.g. `sol.to_qutip(L)`)."
+            )
+        return self.rho
+
+    def _dims(self, lindbladian) -> tuple[int, ...]:
+        if lindbladian is not None:
+            return tuple(getattr(lindbladian, "dims", (lindbladian.n,)))
+        return self.dims or (int(self.rho.shape[-1]),)
+
+    def to_qutip(self, lindbladian=None):
+        """ρ as a QuTiP ``Qobj`` with ``dims=[dims, dims]`` (a list of them for a batch;
+        concrete only). ``lindbladian``: for block states (:meth:`dense_rho`)."""
+        from ._interop import to_qutip
+
+        return to_qutip(self.dense_rho(lindbladian), self._dims(lindbladian))
+
+    def to_dynamiqs(self, lindbladian=None):
+        """ρ as a dynamiqs ``QArray`` with ``dims`` (batched for a batch; traceable, so usable
+        inside ``jit``/``grad``). ``lindbladian``: for block states (:meth:`dense_rho`)."""
+        from ._interop import to_dynamiqs
+
+        return to_dynamiqs(self.dense_rho(lindbladian), self._dims(lindbladian))
+
+    def expect(self, op, lindbladian=None) -> Array:
+        """⟨A⟩ = tr(A ρ) (complex; ``jnp.real`` for a Hermitian A) for ``op`` an ``(n, n)`` array,
+        a dynamiqs QArray or a QuTiP Qobj, or a stack ``(..., n, n)`` of operators; batched over a
+        ``vmap``-ed solution's leading axes. Differentiable."""
+        from ._interop import to_jax
+
+        rho = self.dense_rho(lindbladian)
+        op = jnp.asarray(to_jax(op))
+        n = rho.shape[-1]
+        if op.ndim < 2 or op.shape[-2:] != (n, n):
+            raise ValueError(f"`op` must have shape (..., {n}, {n}); got {op.shape}.")
+        op = op.astype(rho.dtype)
+        return (
+            jnp.einsum("...ij,...ji->...", op, rho)
+            if op.ndim == 2
+            else jnp.einsum("kij,...ji->...k", op.reshape(-1, n, n), rho).reshape(
+                *rho.shape[:-2], *op.shape[:-2]
+            )
+        )
 
     @property
     def succeeded(self) -> Array:
@@ -186,6 +251,8 @@ class SteadyStateSolution(eqx.Module):
             f"  min eigenvalue    : {fmt(s.min_eigenvalue)}",
             f"  Hermiticity error : {fmt(s.hermiticity_error)}",
         ]
+        if np.any(np.asarray(s.kernel_dimension) > 1):
+            lines.append(f"  kernel dimension  : {fmt(s.kernel_dimension)} (projected from rho0)")
         if not np.all(np.isnan(np.asarray(s.top_level_population))):
             lines.append(
                 f"  top Fock levels   : {fmt(s.top_level_population)} (population, truncated modes)"

@@ -24,7 +24,7 @@ unknowns only (``DeflatedProblem.matrix``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import equinox as eqx
 import jax
@@ -33,11 +33,12 @@ import numpy as np
 from jaxtyping import Array
 
 from ._adjoint import poison_derivative
-from ._lindbladian import AbstractLindbladian
+from ._lindbladian import AbstractLindbladian, as_lindbladian
 from ._operator import DeflatedProblem
 from ._solution import RESULTS, SteadyStateSolution, SteadyStateStats, real_dtype
 from ._solver._abstract import AbstractSteadyStateSolver, RawSolve
 from ._solver.auto import Auto
+from ._solver.dense import DenseLU
 
 __all__ = ["available_memory", "steady_state"]
 
@@ -132,6 +133,9 @@ def steady_state(
     rho0: Any = None,
     throw: bool = True,
     truncation_tol: float | None = None,
+    deflation_weight: Any = None,
+    degenerate: Literal["refuse", "project"] = "refuse",
+    kernel_dim: int | None = None,
 ) -> SteadyStateSolution:
     r"""Find the steady state ρ_ss of dρ/dt = L(ρ), i.e. L(ρ_ss) = 0, tr ρ_ss = 1.
 
@@ -146,6 +150,25 @@ def steady_state(
       mode (``sol.stats.top_level_population``; only for Lindbladians that declare ``modes``).
       Above it the result is ``RESULTS.truncated``. ``None``: 1e-6 in float64, 1e-4 in float32
       (:func:`default_truncation_tol`); ``float("inf")`` turns the check off.
+    - ``deflation_weight``: the weight s > 0 of the deflation term s·tr(ρ)·E (module docstring;
+      QuTiP's ``weight``). ``None`` (default): a norm bound of L, which keeps the deflated
+      operator as well conditioned as L allows. The answer does not depend on s (any s > 0 gives
+      tr ρ = 1 and L(ρ) = 0), only the conditioning of the solve: a very small or very large s
+      makes it worse. Residuals are always measured against ‖L‖. ``ValueError`` unless a finite
+      positive number.
+    - ``degenerate``: ``"refuse"`` (default): a kernel of L of dimension > 1 is reported as
+      ``RESULTS.non_unique``. ``"project"``: return the steady state reached from ``rho0``
+      (required), ρ_∞ = Σ_i tr(J_i†ρ₀)ρ_i with the right kernel {ρ_i} and the conserved
+      quantities {J_i} (left kernel) biorthonormalised (``qdiss._degenerate``; ρ₀ is normalised
+      to unit trace); ``sol.stats.kernel_dimension`` gives d = dim ker L. Dense linear algebra on
+      the unknowns (an SVD and an LU of the P × P superoperator, P = n² for a dense ρ: DenseLU's
+      sizes); ``solver`` must be left out. Differentiable where d is locally
+      constant. A closed system (no dissipation) is then not refused: ρ_∞ is ρ₀ dephased in
+      the eigenbasis of H (its time average).
+    - ``kernel_dim``: with ``degenerate="project"``, d = dim ker L. ``None``: counted from the
+      singular values of L (those below 1e3·eps·σ_max), which needs concrete arrays; under
+      ``jit``/``vmap``/``grad`` pass it (static). A kernel larger than d is reported as
+      ``non_unique``.
 
     **Returns:** a :class:`SteadyStateSolution` whose ``rho`` is differentiable (by implicit
     differentiation) with respect to everything that enters the Lindbladian.
@@ -175,10 +198,11 @@ def steady_state(
     A solver whose ``memory_estimate`` exceeds the memory available is refused with
     ``ValueError`` before anything is allocated.
     """
-    if not isinstance(lindbladian, AbstractLindbladian):
-        raise TypeError(
-            "`lindbladian` must be a qdiss Lindbladian (e.g. `qdiss.Lindbladian(H, jump_ops)`); "
-            f"got {type(lindbladian).__name__}."
+    lindbladian = as_lindbladian(lindbladian)
+    if solver is not None and degenerate == "project":
+        raise ValueError(
+            "`degenerate='project'` computes the kernel of L densely (an SVD and an LU) and uses "
+            f"no steady-state solver: leave `solver` out (got {type(solver).__name__})."
         )
     if solver is None:
         solver = Auto()
@@ -187,28 +211,103 @@ def steady_state(
             f"`solver` must be a qdiss steady-state solver (e.g. `qdiss.DenseLU()`); got "
             f"{type(solver).__name__}."
         )
+    if degenerate not in ("refuse", "project"):
+        raise ValueError(f"`degenerate` must be 'refuse' or 'project'; got {degenerate!r}.")
+    weight = _validate_weight(deflation_weight)
+    if degenerate == "project":
+        return _project(lindbladian, solver, rho0, throw, truncation_tol, weight, kernel_dim)
+    if kernel_dim is not None:
+        raise ValueError("`kernel_dim` is only used with `degenerate='project'`.")
     solver = solver.select(lindbladian)
     rho0 = _validate_rho0(rho0, lindbladian)
     # Before anything is allocated (at trace time under an outer jit): a problem with a unit
     # scale has the sizes and dtype the estimate needs, without computing the norm bound.
     _check_memory(DeflatedProblem(lindbladian, jnp.ones((), real_dtype(lindbladian.dtype))), solver)
+    truncation_tol = _validate_truncation_tol(truncation_tol)
+    return _steady_state_jit(lindbladian, solver, rho0, bool(throw), truncation_tol, weight)
+
+
+def _validate_truncation_tol(truncation_tol):
     if truncation_tol is not None:
         truncation_tol = float(truncation_tol)
         if not truncation_tol >= 0:
             raise ValueError(
                 f"`truncation_tol` must be a non-negative number or None; got {truncation_tol}."
             )
-    return _steady_state_jit(lindbladian, solver, rho0, bool(throw), truncation_tol)
+    return truncation_tol
+
+
+def _validate_weight(weight):
+    """``deflation_weight`` as a finite positive float (or None, or a traced scalar)."""
+    if weight is None:
+        return None
+    if isinstance(weight, jax.core.Tracer):
+        return weight
+    try:
+        value = float(weight)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"`deflation_weight` must be a positive number or None; got {type(weight).__name__}."
+        ) from None
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(
+            f"`deflation_weight` must be a finite positive number (the weight s of the trace "
+            f"term s·tr(ρ)·E); got {value}. Leave it out for the default, a norm bound of L."
+        )
+    return np.asarray(value)  # an array: traced by the jit, one compilation for every value
+
+
+def _project(lindbladian, solver, rho0, throw, truncation_tol, weight, kernel_dim):
+    """``steady_state(..., degenerate="project")``: the state reached from ``rho0``."""
+    from ._degenerate import kernel_dimension
+
+    if rho0 is None:
+        raise ValueError(
+            "`degenerate='project'` needs the initial state `rho0`: with a degenerate kernel the "
+            "steady state depends on where the evolution starts."
+        )
+    rho0 = _validate_rho0(rho0, lindbladian)
+    if kernel_dim is None:
+        kernel_dim = kernel_dimension(lindbladian)
+    if isinstance(kernel_dim, bool) or not isinstance(kernel_dim, int | np.integer):
+        raise TypeError(f"`kernel_dim` must be an integer; got {kernel_dim!r}.")
+    kernel_dim = int(kernel_dim)
+    size = int(lindbladian.physical_indices().size)
+    if not 1 <= kernel_dim < size:
+        raise ValueError(f"`kernel_dim` must be between 1 and {size - 1}; got {kernel_dim}.")
+    tols = dict(residual_tol=solver.residual_tol, error_tol=solver.error_tol)
+    checks = DenseLU(**tols)  # its tolerances (and memory estimate) only
+    _check_memory(DeflatedProblem(lindbladian, jnp.ones((), real_dtype(lindbladian.dtype))), checks)
+    truncation_tol = _validate_truncation_tol(truncation_tol)
+    return _project_jit(lindbladian, checks, rho0, bool(throw), truncation_tol, weight, kernel_dim)
+
+
+@eqx.filter_jit
+def _project_jit(lindbladian, checks, rho0, throw, truncation_tol, weight, kernel_dim: int):
+    from ._degenerate import project_onto_kernel
+
+    problem = DeflatedProblem.build(lindbladian, weight)
+    rho0 = rho0 / lindbladian.trace(rho0)
+    raw, _ = project_onto_kernel(problem, rho0, kernel_dim)
+    rho, stats, result = _check(problem, checks, raw, truncation_tol, projected=True)
+    stats = eqx.tree_at(
+        lambda s: s.kernel_dimension, stats, jnp.full(stats.residual.shape, kernel_dim, jnp.int32)
+    )
+    return _finish(rho, stats, result, throw, "KernelProjection", problem)
 
 
 @eqx.filter_jit
 def _steady_state_jit(
-    lindbladian, solver, rho0, throw: bool, truncation_tol: float | None = None
+    lindbladian, solver, rho0, throw: bool, truncation_tol: float | None = None, weight=None
 ) -> SteadyStateSolution:
     """Compiled once per (shapes, solver configuration); inlined when called under an outer jit."""
-    problem = DeflatedProblem.build(lindbladian)
+    problem = DeflatedProblem.build(lindbladian, weight)
     raw = solver.solve(problem, rho0)
     rho, stats, result = _check(problem, solver, raw, truncation_tol)
+    return _finish(rho, stats, result, throw, solver.name, problem)
+
+
+def _finish(rho, stats, result, throw, name, problem) -> SteadyStateSolution:
     # A failed solve's ρ is not a steady state: its derivatives are NaN (qdiss._adjoint).
     # A truncated one is the steady state of the truncated model: its derivative is kept.
     failed = (result != RESULTS.successful) & (result != RESULTS.truncated)
@@ -219,8 +318,9 @@ def _steady_state_jit(
         rho=rho,
         result=result,
         stats=stats,
-        solver=solver.name,
+        solver=name,
         state_shape=tuple(problem.state_shape),
+        dims=tuple(getattr(problem.lindbladian, "dims", (problem.lindbladian.n,))),
     )
 
 
@@ -229,6 +329,7 @@ def _check(
     solver: AbstractSteadyStateSolver,
     raw: RawSolve,
     truncation_tol: float | None = None,
+    projected: bool = False,
 ):
     """Shared post-solve checks: Hermitise, normalise, measure, and assign the result code."""
     dtype = problem.dtype
@@ -247,7 +348,7 @@ def _check(
     r_rho, r_raw = sg(rho), sg(raw_rho)
     rho_norm = jnp.linalg.norm(r_rho)
     l_rho = lindbladian.mv(r_rho)
-    residual = jnp.linalg.norm(l_rho) / (problem.scale * rho_norm)
+    residual = jnp.linalg.norm(l_rho) / (problem.norm_scale * rho_norm)
     raw_norm = jnp.linalg.norm(r_raw)
     herm_error = jnp.linalg.norm(r_raw - jnp.swapaxes(r_raw, -1, -2).conj()) / jnp.where(
         raw_norm > 0, raw_norm, 1.0
@@ -260,7 +361,7 @@ def _check(
 
     inverse_norm = sg(raw.inverse_norm)
     known = ~jnp.isnan(inverse_norm)  # NaN: no estimate; inf: the solver found A singular
-    condition = 2 * problem.scale * inverse_norm
+    condition = (problem.norm_scale + problem.scale) * inverse_norm  # ‖A‖ ≤ ‖L‖ + s
     # A(ρ) − b for the returned ρ: L(ρ) + s(tr ρ − 1)E; its norm bounds ‖A(ρ − ρ_ss)‖.
     e_norm = float(np.linalg.norm(lindbladian.identity_state()))
     trace_term = problem.scale * jnp.abs(lindbladian.trace(r_rho) - 1) * e_norm
@@ -278,7 +379,8 @@ def _check(
     #     numerically singular operator explains an iterative solver's stagnation);
     #  4. the solver's own failure code (convergence, stationarity...);
     #  5. the checks of the result: nonfinite, residual_too_large, inaccurate, not_positive.
-    closed = lindbladian.is_closed() if lindbladian.n >= 2 else jnp.array(False)
+    # (a projection onto a degenerate kernel accepts a closed system: rule 2 is off)
+    closed = lindbladian.is_closed() if lindbladian.n >= 2 and not projected else jnp.array(False)
     # An infinite estimate only says that uniqueness could not be certified: it overrides a
     # successful solve, not the solver's own failure code.
     solver_ok = raw.result == RESULTS.successful
@@ -327,5 +429,7 @@ def _check(
         condition_estimate=condition.astype(rdtype),
         error_estimate=error.astype(rdtype),
         top_level_population=top_level.astype(rdtype),
+        # 1 where the solve certified a unique steady state; -1 (unknown, > 1) where non-unique
+        kernel_dimension=jnp.where(result == RESULTS.non_unique, -1, 1).astype(jnp.int32),
     )
     return rho, stats, result

@@ -261,6 +261,34 @@ def _pi_non_unique():
     )
 
 
+# -- a bare superoperator: the dense family's generator as its n² × n² matrix ---------------------
+
+
+def _superop_matrix(H, jump_ops):
+    """:func:`superoperator` in jax.numpy (traceable in θ), built here, not by qdiss."""
+    n = H.shape[0]
+    eye = jnp.eye(n, dtype=H.dtype)
+    out = -1j * (jnp.kron(H, eye) - jnp.kron(eye, H.T))
+    for op in jump_ops:
+        loss = op.conj().T @ op
+        out = out + jnp.kron(op, op.conj()) - 0.5 * (jnp.kron(loss, eye) + jnp.kron(eye, loss.T))
+    return out
+
+
+def _superop_family(theta):
+    h0, h1, l0, l1 = (jnp.asarray(x) for x in _DENSE_ARRAYS)
+    theta = theta.astype(h0.dtype)
+    return qdiss.Superoperator(_superop_matrix(h0 + theta[0] * h1, l0 + theta[1] * l1))
+
+
+def _superop_non_unique():
+    """The Dicke dimer of :func:`_dense_non_unique` as a bare superoperator."""
+    sx = np.array([[0, 1], [1, 0]], complex)
+    collective = np.kron(_SM, np.eye(2)) + np.kron(np.eye(2), _SM)
+    H = (np.kron(sx, np.eye(2)) + np.kron(np.eye(2), sx)) / 2
+    return qdiss.Superoperator(superoperator(H, [collective]))
+
+
 def _observable(n, seed):
     return _random_hermitian(np.random.default_rng(seed), n)
 
@@ -292,5 +320,14 @@ REPRESENTATIONS = {
         unknowns=5**2 + 3**2 + 1**2,  # j = 2, 1, 0
         observable=_observable(2**NUM_SPINS, 12),
         non_unique=_pi_non_unique,
+    ),
+    "superop": Representation(
+        family=_superop_family,
+        dense=_dense_dense,
+        to_dense=_identity,
+        from_dense=_identity,
+        unknowns=4**2,
+        observable=_observable(4, 13),
+        non_unique=_superop_non_unique,
     ),
 }

@@ -57,7 +57,7 @@ def restricted_superoperator(name: str, theta) -> tuple[np.ndarray, np.ndarray]:
     H, jumps = REPRESENTATIONS[name].dense(np.asarray(theta))
     s = superoperator(H, jumps)
     n = H.shape[0]
-    if name == "dense":
+    if name in ("dense", "superop"):  # every (n, n) matrix
         basis = np.eye(n * n)
     elif name == "sectors":
         same = (SECTOR_LABELS[:, None] == SECTOR_LABELS[None, :]).reshape(-1)

@@ -1,6 +1,7 @@
 """Representations of a Lindbladian: the abstract interface (``_abstract.py``), the state
 spaces (``_space.py``), the dense Lindbladian (``dense.py``), symmetry sectors
-(``sectors.py``) and the permutation-invariant family (``permutation/``)."""
+(``sectors.py``), the permutation-invariant family (``permutation/``) and a bare superoperator
+matrix (``superop.py``)."""
 
 from ._abstract import AbstractLindbladian as AbstractLindbladian
 from ._space import (
@@ -16,3 +17,4 @@ from .permutation import (
     pi_to_dense as pi_to_dense,
 )
 from .sectors import SectorLindbladian as SectorLindbladian
+from .superop import Superoperator as Superoperator, as_lindbladian as as_lindbladian

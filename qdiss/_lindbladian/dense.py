@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from jaxtyping import Array, Complex
 
 from .. import _linalg
+from .._interop import is_quantum_object, to_jax
 from .._numerics import complex_dtype, is_concrete
 from ._abstract import AbstractLindbladian
 from ._space import DenseSpace
@@ -126,10 +127,8 @@ def _to_array(x, name: str):
     The dtype is kept as given (integers too); :func:`qdiss._numerics.complex_dtype` picks the
     precision."""
     _check_qutip(x, name)
-    if hasattr(x, "to_jax"):  # dynamiqs QArray
-        return x.to_jax()
-    if hasattr(x, "full") and hasattr(x, "dims"):  # qutip Qobj
-        return jnp.asarray(x.full())
+    if is_quantum_object(x):  # dynamiqs QArray, QuTiP Qobj: the one conversion point
+        return to_jax(x)
     if isinstance(x, jax.Array | np.ndarray | np.generic | int | float | complex):
         return jnp.asarray(x)
     if isinstance(x, Sequence) and not isinstance(x, str):
@@ -372,6 +371,21 @@ class Lindbladian(AbstractLindbladian):
         H = ud @ self.H @ u
         jump_ops = jnp.einsum("ij,kjl,lm->kim", ud, self.jump_ops, u)
         return eqx.tree_at(lambda lind: (lind.H, lind.jump_ops), self, (H, jump_ops))
+
+    def to_dynamiqs(self):
+        """(H, jump_ops) as dynamiqs QArrays with this Lindbladian's ``dims``, ready for
+        ``dq.mesolve(H, jump_ops, rho0, tsave)`` (traceable; ``L.H`` and ``list(L.jump_ops)``
+        work there too, as plain arrays without dims)."""
+        from .._interop import to_dynamiqs
+
+        return to_dynamiqs(self.H, self.dims), [to_dynamiqs(op, self.dims) for op in self.jump_ops]
+
+    def to_qutip(self):
+        """(H, c_ops) as QuTiP Qobjs with ``dims=[dims, dims]`` (concrete only), e.g. for
+        ``qutip.mesolve`` or ``qutip.liouvillian``."""
+        from .._interop import to_qutip
+
+        return to_qutip(self.H, self.dims), [to_qutip(op, self.dims) for op in self.jump_ops]
 
     def sparse_superoperator(self) -> sp.csr_matrix:
         """The superoperator as a SciPy CSR matrix, built on the host from concrete arrays.

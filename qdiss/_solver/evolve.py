@@ -23,7 +23,7 @@ class Evolve(AbstractSteadyStateSolver):
     mixed state I/n when not given or when its trace is not positive), the master equation
     dρ/dt = L(ρ) is integrated with an adaptive diffrax solver until the stationarity event
 
-        ‖L(ρ)‖_F / (s‖ρ‖_F) ≤ ``stationarity_tol``,     s = ‖L‖ (``problem.scale``),
+        ‖L(ρ)‖_F / (s‖ρ‖_F) ≤ ``stationarity_tol``,     s = ‖L‖ (``problem.norm_scale``),
 
     fires. A :class:`Krylov` solve of the deflated system (``gradient_solver``), warm-started at
     the evolved state, follows: a few dozen matrix products next to the integration.
@@ -147,7 +147,7 @@ class Evolve(AbstractSteadyStateSolver):
         rtol, atol, stationarity_tol, uniqueness_tol, ode_solver = self._settings(dtype)
         sg = jax.lax.stop_gradient
         lindbladian = sg(problem.lindbladian)
-        scale = sg(problem.scale)
+        scale = sg(problem.norm_scale)  # ‖L‖, whatever the deflation weight
 
         # With the linear solve's uniqueness certificate (the default) one trajectory suffices;
         # without it a second one, from a fixed pseudo-random pure state, checks uniqueness.

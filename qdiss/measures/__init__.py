@@ -2,8 +2,13 @@
 its formula in the docstring, each working under ``jit``, ``vmap`` and ``grad`` (finite gradients
 at non-smooth points; see ``qdiss/measures/_states.py`` for the rules). ``resolve_merit(name,
 model, L)`` finds a figure of merit by name (a generic one here, or one the model declares) and
-checks that it applies (``available_merits(model, L)`` lists those that do)."""
+checks that it applies (``available_merits(model, L)`` lists those that do).
 
+Every figure of merit takes QuTiP ``Qobj`` and dynamiqs ``QArray`` arguments as it takes arrays:
+they are converted in one place, ``qdiss._interop.accepts_quantum_objects``, applied below to
+each public function of this package."""
+
+from .._interop import accepts_quantum_objects as _accepts_quantum_objects
 from ._dynamics import (
     liouvillian_gap as liouvillian_gap,
     liouvillian_spectrum as liouvillian_spectrum,
@@ -50,6 +55,35 @@ from ._states import (
     purity as purity,
     von_neumann_entropy as von_neumann_entropy,
 )
+
+# Qobj / QArray arguments converted to arrays (the one conversion point, ``qdiss._interop``).
+_FIGURES_OF_MERIT = (
+    "concurrence",
+    "concurrence_margin",
+    "fully_entangled_fraction",
+    "ghz_fidelity",
+    "is_ppt",
+    "log_negativity",
+    "negativity",
+    "phi_plus_fraction",
+    "block_spin_moments",
+    "kitagawa_ueda_squeezing",
+    "kitagawa_ueda_squeezing_from_moments",
+    "quantum_fisher_information",
+    "spin_moments",
+    "wineland_squeezing",
+    "wineland_squeezing_from_moments",
+    "expect",
+    "fidelity",
+    "mutual_information",
+    "partial_trace",
+    "partial_transpose",
+    "purity",
+    "von_neumann_entropy",
+)
+for _name in _FIGURES_OF_MERIT:
+    globals()[_name] = _accepts_quantum_objects(globals()[_name])
+del _name
 
 # Short names (the names the issue tracker and notebooks use).
 entropy_vn = von_neumann_entropy
