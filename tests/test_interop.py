@@ -140,6 +140,15 @@ def _bell_mixture():
     return rho
 
 
+def _unitary_derivative(r):
+    """−i[G, ρ] for G = σ_z ⊗ 1, in the type of ρ (array, Qobj or QArray)."""
+    g = qutip.tensor(qutip.sigmaz(), qutip.qeye(2))
+    if isinstance(r, qutip.Qobj):
+        return -1j * (g * r - r * g)
+    d = -1j * (g.full() @ np.asarray(r) - np.asarray(r) @ g.full())
+    return d if isinstance(r, jnp.ndarray) else dq.asqarray(d, dims=(2, 2))
+
+
 _COLLECTIVE = [
     (qutip.tensor(s, qutip.qeye(2)) + qutip.tensor(qutip.qeye(2), s)) / 2
     for s in (qutip.sigmax(), qutip.sigmay(), qutip.sigmaz())
@@ -160,6 +169,7 @@ _CASES = {
     "mutual_information": lambda r: qm.mutual_information(r, (2, 2), (0, 1)),
     "fidelity": lambda r: qm.fidelity(r, r),
     "qfi": lambda r: qm.qfi(r, qutip.tensor(qutip.sigmaz(), qutip.qeye(2))),
+    "fisher_information": lambda r: qm.fisher_information(r, _unitary_derivative(r)),
     "expect": lambda r: qm.expect(qutip.tensor(qutip.sigmax(), qutip.sigmax()), r),
     "spin_moments": lambda r: qm.spin_moments(r, _COLLECTIVE)[1],
     "wineland": lambda r: qm.wineland_squeezing(r, 2),

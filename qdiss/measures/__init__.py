@@ -69,6 +69,7 @@ _FIGURES_OF_MERIT = (
     "block_spin_moments",
     "kitagawa_ueda_squeezing",
     "kitagawa_ueda_squeezing_from_moments",
+    "fisher_information",
     "quantum_fisher_information",
     "spin_moments",
     "wineland_squeezing",
