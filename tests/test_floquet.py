@@ -1,0 +1,261 @@
+"""Periodically driven steady states (``qdiss.periodic_steady_state``).
+
+References, never qdiss itself: QuTiP's ``steadystate_fourier`` (the time average ρ₀, same K),
+a long time-dependent ``qdiss.evolve`` run with the drive written out in the test (sampled over
+one period after the transient), the closed-form coherent amplitude of a linear driven damped
+cavity, a NumPy null space of the truncated block system assembled here, and central finite
+differences for gradients.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import qutip
+
+import qdiss
+
+SOLVERS = {
+    "mcf": qdiss.FloquetContinuedFraction(),
+    "lu": qdiss.FloquetLU(),
+    "krylov": qdiss.FloquetKrylov(),
+}
+
+SX = np.array([[0, 1], [1, 0]], complex)
+SZ = np.diag([1.0, -1.0]).astype(complex)
+SM = np.array([[0, 1], [0, 0]], complex)  # σ₋ = |g⟩⟨e| with |e⟩ = index 0
+SP = SM.conj().T
+
+
+def _qubit(w0=1.0, gamma=0.4, rabi=0.6):
+    """A two-level atom H₀ = ω₀σ_z/2, decay √γσ₋, drive Ω cos(ωt) σₓ (H₁ = Ωσₓ/2)."""
+    L0 = qdiss.Lindbladian(0.5 * w0 * SZ, [np.sqrt(gamma) * SM])
+    return L0, [0.5 * rabi * SX]
+
+
+def _destroy(n):
+    return np.diag(np.sqrt(np.arange(1.0, n)), 1).astype(complex)
+
+
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_qubit_matches_qutip_steadystate_fourier(name):
+    w0, gamma, rabi, omega, K = 1.0, 0.4, 0.6, 1.1, 6
+    L0, drives = _qubit(w0, gamma, rabi)
+    with pytest.warns(FutureWarning):  # QuTiP 5 renamed it steadystate_fourier
+        ref = qutip.steadystate_floquet(
+            qutip.Qobj(0.5 * w0 * SZ),
+            [qutip.Qobj(np.sqrt(gamma) * SM)],
+            qutip.Qobj(rabi * SX),
+            omega,
+            n_it=K,
+        ).full()
+    sol = qdiss.periodic_steady_state(
+        L0, drives, omega, harmonics=K, solver=SOLVERS[name], truncation_tol=1e-4
+    )
+    assert sol.status == "successful"
+    np.testing.assert_allclose(sol.time_average(), ref, atol=1e-11)
+    assert float(sol.stats.residual) < 1e-10
+    harmonics = np.asarray(sol.harmonics)
+    # ρ_{−k} = ρ_k†, tr ρ_k = δ_k0
+    np.testing.assert_allclose(harmonics[::-1], harmonics.conj().transpose(0, 2, 1), atol=1e-14)
+    traces = np.trace(harmonics, axis1=1, axis2=2)
+    np.testing.assert_allclose(traces, np.eye(2 * K + 1)[K], atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mcf", "krylov"])
+def test_kerr_cavity_matches_qutip(name):
+    """A driven Kerr cavity H₀ = Δa†a + χa†a†aa, F cos(ωt)(a + a†), decay √κ a."""
+    n, delta, chi, kappa, drive, omega, K = 8, 0.3, 0.2, 0.5, 0.4, 0.9, 5
+    a = _destroy(n)
+    H0 = delta * a.conj().T @ a + chi * a.conj().T @ a.conj().T @ a @ a
+    op = drive * (a + a.conj().T)
+    ref = qutip.steadystate_fourier(
+        qutip.Qobj(H0), [qutip.Qobj(np.sqrt(kappa) * a)], qutip.Qobj(op), omega, n_it=K
+    ).full()
+    L0 = qdiss.Lindbladian(H0, [np.sqrt(kappa) * a])
+    sol = qdiss.periodic_steady_state(
+        L0, [0.5 * op], omega, harmonics=K, solver=SOLVERS[name], truncation_tol=1e-2
+    )
+    assert sol.status == "successful"
+    np.testing.assert_allclose(sol.time_average(), ref, atol=1e-10)
+
+
+def test_linear_cavity_closed_form():
+    """H(t) = ω_c a†a + f a e^{iωt} + f̄ a† e^{−iωt}, decay √κ a: the periodic state is the coherent
+    state |α(t)⟩, α(t) = A e^{−iωt} with A = −i f̄/(κ/2 + i(ω_c − ω)) (Heisenberg equation of ⟨a⟩),
+    so ⟨a⟩ has the single harmonic k = −1 and ⟨a†a⟩ = |A|² at all times."""
+    n, wc, kappa, f, omega, K = 12, 1.0, 0.6, 0.1 + 0.05j, 1.2, 10
+    a = _destroy(n)
+    L0 = qdiss.Lindbladian(wc * a.conj().T @ a, [np.sqrt(kappa) * a])
+    sol = qdiss.periodic_steady_state(L0, [f * a], omega, harmonics=K)
+    assert sol.status == "successful"
+    A = -1j * np.conj(f) / (kappa / 2 + 1j * (wc - omega))
+    per_harmonic = np.array([np.trace(a @ sol.harmonic(k)) for k in range(-K, K + 1)])
+    expected = np.zeros(2 * K + 1, complex)
+    expected[K - 1] = A
+    np.testing.assert_allclose(per_harmonic, expected, atol=1e-10)
+    times = np.linspace(0.0, 2 * np.pi / omega, 7)
+    np.testing.assert_allclose(sol.expect_at(a, times), A * np.exp(-1j * omega * times), atol=1e-10)
+    np.testing.assert_allclose(sol.expect(a.conj().T @ a), abs(A) ** 2, atol=1e-10)
+    # ρ(t) is the coherent projector |α(t)⟩⟨α(t)| (Fock cutoff 12: |A|²¹² / 12! negligible)
+    t = 0.7
+    alpha = A * np.exp(-1j * omega * t)
+    k = np.arange(n)
+    factorial = np.cumprod(np.concatenate([[1.0], np.arange(1.0, n)]))
+    ket = np.exp(-(abs(alpha) ** 2) / 2) * alpha**k / np.sqrt(factorial)
+    np.testing.assert_allclose(sol.rho(t), np.outer(ket, ket.conj()), atol=1e-9)
+
+
+def test_qubit_matches_long_time_evolution():
+    """ρ(t) over one period against a time-dependent ``qdiss.evolve`` run from the ground state,
+    the drive written out here: after 80 time units the transient (∝ e^{−γt/2}) is < 1e-8."""
+    w0, gamma, rabi, omega, K = 1.0, 0.5, 0.8, 1.3, 14
+    L0, drives = _qubit(w0, gamma, rabi)
+    sol = qdiss.periodic_steady_state(L0, drives, omega, harmonics=K)
+    assert sol.status == "successful"
+    H0 = jnp.asarray(0.5 * w0 * SZ)
+    V = jnp.asarray(rabi * SX)
+    c = jnp.asarray(np.sqrt(gamma) * SM)
+
+    def generator(t, rho):
+        H = H0 + jnp.cos(omega * t).astype(complex) * V
+        out = -1j * (H @ rho - rho @ H)
+        cdc = c.conj().T @ c
+        return out + c @ rho @ c.conj().T - 0.5 * (cdc @ rho + rho @ cdc)
+
+    period = 2 * np.pi / omega
+    t0 = 80.0
+    times = jnp.concatenate([jnp.zeros(1), t0 + jnp.linspace(0.0, period, 9)])
+    rho0 = jnp.asarray(np.diag([0.0, 1.0]).astype(complex))
+    traj = qdiss.evolve(generator, rho0, times, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(sol.rho(times[1:]), traj.states[1:], atol=1e-7)
+    np.testing.assert_allclose(
+        sol.expect_at(SP @ SM, times[1:]),
+        np.einsum("ij,tji->t", SP @ SM, np.asarray(traj.states[1:])),
+        atol=1e-7,
+    )
+
+
+def _reference_block_null_space(H0, jumps, drives, omega, K):
+    """ρ_k from the null space of the truncated block matrix assembled with NumPy (row-major
+    vectorisation), normalised to tr ρ₀ = 1."""
+    n = H0.shape[0]
+    eye = np.eye(n)
+
+    def comm(h):
+        return -1j * (np.kron(h, eye) - np.kron(eye, h.T))
+
+    sup = comm(H0)
+    for c in jumps:
+        cdc = c.conj().T @ c
+        sup = sup + np.kron(c, c.conj()) - 0.5 * (np.kron(cdc, eye) + np.kron(eye, cdc.T))
+    B = 2 * K + 1
+    shifts = np.kron(np.diag(np.arange(-K, K + 1)), np.eye(n * n))
+    big = np.kron(np.eye(B), sup) - 1j * omega * shifts
+    for m, h in enumerate(drives, start=1):
+        big = big + np.kron(np.eye(B, k=-m), comm(h)) + np.kron(np.eye(B, k=m), comm(h.conj().T))
+    _, s, vh = np.linalg.svd(big)
+    assert s[-1] < 1e-12 * s[0] < s[-2]
+    rho = vh[-1].conj().reshape(B, n, n)
+    return rho / np.trace(rho[K])
+
+
+@pytest.mark.parametrize("name", ["lu", "krylov"])
+def test_two_drive_harmonics_against_null_space(name):
+    """M = 2 with a non-Hermitian H₂ (H(t) ∋ cσ₊e^{2iωt} + c̄σ₋e^{−2iωt})."""
+    w0, gamma, rabi, omega, K = 1.0, 0.4, 0.5, 0.7, 6
+    L0, drives = _qubit(w0, gamma, rabi)
+    drives = [drives[0], (0.2 - 0.1j) * SP]
+    sol = qdiss.periodic_steady_state(
+        L0, drives, omega, harmonics=K, solver=SOLVERS[name], truncation_tol=1e-2
+    )
+    assert sol.status == "successful"
+    ref = _reference_block_null_space(0.5 * w0 * SZ, [np.sqrt(gamma) * SM], drives, omega, K)
+    np.testing.assert_allclose(sol.harmonics, ref, atol=1e-10)
+
+
+def test_truncation_in_K_is_flagged():
+    """A strong drive at K = 1 leaves weight in ρ_{±1}: flagged, raised with throw=True; the
+    flag goes away and ρ₀ converges as K grows."""
+    L0, drives = _qubit(1.0, 0.3, 2.0)
+    small = qdiss.periodic_steady_state(L0, drives, 1.0, harmonics=1, throw=False)
+    assert small.status == "harmonics_truncated"
+    assert float(small.stats.truncation) > 1e-2
+    with pytest.raises(eqx.EquinoxRuntimeError, match="outermost Fourier harmonics"):
+        qdiss.periodic_steady_state(L0, drives, 1.0, harmonics=1)
+    averages = []
+    for K in (4, 8, 16, 24):
+        sol = qdiss.periodic_steady_state(L0, drives, 1.0, harmonics=K, throw=False)
+        averages.append(np.asarray(sol.time_average()))
+    assert sol.status == "successful"
+    steps = [np.abs(averages[i + 1] - averages[-1]).max() for i in range(2)]
+    assert np.abs(averages[0] - averages[-1]).max() > steps[0] > steps[1]
+
+
+def _objective(solver):
+    def f(params):
+        w0, gamma, rabi, omega = params
+        H0 = 0.5 * w0.astype(complex) * jnp.asarray(SZ)
+        L0 = qdiss.Lindbladian(H0, [jnp.sqrt(gamma).astype(complex) * jnp.asarray(SM)])
+        drive = 0.5 * rabi.astype(complex) * jnp.asarray(SX)
+        sol = qdiss.periodic_steady_state(
+            L0, [drive], omega, harmonics=8, solver=solver, truncation_tol=1e-3
+        )
+        population = jnp.real(sol.expect(jnp.asarray(SP @ SM)))
+        return population + jnp.real(sol.expect_at(jnp.asarray(SX), 0.3))
+
+    return f
+
+
+@pytest.mark.parametrize("name", ["mcf", "krylov"])
+def test_gradient_matches_finite_differences(name):
+    """d/d(ω₀, γ, Ω, ω) of the time-averaged excited population plus ⟨σₓ⟩(0.3)."""
+    f = _objective(SOLVERS[name])
+    params = jnp.array([1.0, 0.4, 0.6, 1.1])
+    grad = jax.grad(f)(params)
+    h = 1e-5
+    fd = np.array([(f(params.at[i].add(h)) - f(params.at[i].add(-h))) / (2 * h) for i in range(4)])
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
+    assert np.all(np.abs(fd) > 1e-4)  # every parameter matters
+    if name == "mcf":
+        np.testing.assert_allclose(jax.jacfwd(f)(params), grad, rtol=1e-10, atol=1e-12)
+
+
+def test_jit_and_vmap_over_frequency():
+    L0, drives = _qubit()
+    omegas = jnp.array([0.8, 1.0, 1.3])
+
+    @jax.jit
+    @jax.vmap
+    def average(omega):
+        sol = qdiss.periodic_steady_state(L0, drives, omega, harmonics=10, throw=False)
+        return sol.time_average(), sol.result
+
+    rhos, results = average(omegas)
+    assert np.all(np.asarray(results == qdiss.RESULTS.successful))
+    for omega, rho in zip(omegas, rhos, strict=True):
+        one = qdiss.periodic_steady_state(L0, drives, float(omega), harmonics=10)
+        np.testing.assert_allclose(rho, one.time_average(), atol=1e-13)
+
+
+def test_bad_input_is_a_value_error():
+    L0, drives = _qubit()
+    with pytest.raises(ValueError, match="`omega` must be positive"):
+        qdiss.periodic_steady_state(L0, drives, 0.0)
+    with pytest.raises(ValueError, match="`omega` must be positive"):
+        qdiss.periodic_steady_state(L0, drives, -1.0)
+    with pytest.raises(ValueError, match="`omega` must be a real scalar"):
+        qdiss.periodic_steady_state(L0, drives, jnp.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="`harmonics` must be at least 1"):
+        qdiss.periodic_steady_state(L0, drives, 1.0, harmonics=0)
+    with pytest.raises(ValueError, match=r"`drives\[0\]` must be an \(n, n\)"):
+        qdiss.periodic_steady_state(L0, [np.eye(3)], 1.0)
+    with pytest.raises(ValueError, match="`drives` must be a list of"):
+        qdiss.periodic_steady_state(L0, np.zeros((2, 3, 3)), 1.0)
+    with pytest.raises(ValueError, match="at least one operator"):
+        qdiss.periodic_steady_state(L0, [], 1.0)
+    with pytest.raises(ValueError, match="takes one drive harmonic"):
+        qdiss.periodic_steady_state(L0, [SX, SX], 1.0, solver=qdiss.FloquetContinuedFraction())
