@@ -66,6 +66,8 @@ from ._numerics import is_concrete, real_dtype
 from ._operator import DeflatedProblem
 from ._pseudo_inverse import _implicit
 from ._solution import RESULTS, result_codes, result_name
+from ._solve import default_tolerances
+from ._solver._abstract import estimate_inverse_norm
 from ._solver._gmres import RestartedGMRES
 from ._solver._preconditioner import DiagonalBasisPreconditioner
 
@@ -79,10 +81,14 @@ __all__ = [
     "periodic_steady_state",
 ]
 
-# ``solver=None``: the continued fraction (M = 1) or the full LU (M > 1) up to this many
-# unknowns per harmonic (n = 50), else GMRES.
-DENSE_LIMIT = 2500
-FULL_LU_LIMIT = 4000  # (2K + 1)·n² for the full LU when M > 1
+# ``solver=None``: the continued fraction (M = 1) up to this many unknowns per harmonic
+# (n = 10), the full LU (M > 1) up to FULL_LU_LIMIT unknowns in all, else GMRES. Driven Kerr
+# cavity, K = 5, 2 shared CPU cores, per call after compilation (NOTES-floquet.md): n = 10:
+# continued fraction 0.29 s, GMRES 0.14 s, full LU 0.87 s; n = 20: 10.4 s vs 0.23 s; n = 30:
+# 40 s vs 2.7 s (the continued fraction costs O(K n⁶), GMRES O(iterations·K·n³)). The direct
+# solvers stay the default at small n, where they do not depend on GMRES converging.
+DENSE_LIMIT = 100
+FULL_LU_LIMIT = 1500  # (2K + 1)·n² for the full LU when M > 1
 
 
 # -- the block system --------------------------------------------------------------------------
@@ -205,6 +211,11 @@ class AbstractFloquetSolver(eqx.Module):
         """``ValueError`` when this solver cannot take the system (default: any)."""
         del system
 
+    def condition_iterations(self) -> int:
+        """Rounds of power iteration on A⁻ᴴA⁻¹ for the condition estimate (0: none, the
+        estimate is NaN). Direct solvers: 2 (four more solves with their factorisations)."""
+        return 2
+
     @abc.abstractmethod
     def prepare(self, system: FourierSystem):
         """The solver state for one system."""
@@ -222,22 +233,21 @@ def _finite(y: Array) -> RESULTS:
     return RESULTS.where(jnp.all(jnp.isfinite(y)), RESULTS.successful, RESULTS.singular)
 
 
-def _dense_state_only(system: FourierSystem, solver: str) -> None:
-    lindbladian = system.problem.lindbladian
+def _dense_state_only(lindbladian: AbstractLindbladian) -> None:
+    """The drives act as −i[H_m, ρ] on dense ``(n, n)`` states: a representation whose states
+    are blocks (sectors, permutation-invariant) would not hold the commutators in general."""
     if tuple(lindbladian.state_shape) != (lindbladian.n, lindbladian.n):
         raise ValueError(
-            f"`{solver}` assembles n² × n² blocks and needs a dense Lindbladian "
-            f"(state shape (n, n)); got state shape {tuple(lindbladian.state_shape)}. Use "
-            "`qdiss.FloquetKrylov()` or a dense `qdiss.Lindbladian`."
+            "`periodic_steady_state` needs a dense Lindbladian (state shape (n, n)): a drive "
+            "H_m generally couples the blocks of a block representation; got state shape "
+            f"{tuple(lindbladian.state_shape)}. Pass the dense Lindbladian (e.g. "
+            "`qdiss.Lindbladian(H0, jump_ops)`)."
         )
 
 
 class FloquetLU(AbstractFloquetSolver):
     """LU of the whole deflated block matrix (``(2K+1)n²`` unknowns): O(((2K+1)n²)³), any
     number of drive harmonics M. For small systems and as a reference."""
-
-    def check(self, system: FourierSystem) -> None:
-        _dense_state_only(system, "FloquetLU")
 
     def prepare(self, system: FourierSystem):
         return _linalg.lu_factor(jax.lax.stop_gradient(system).matrix())
@@ -281,7 +291,6 @@ class FloquetContinuedFraction(AbstractFloquetSolver):
     factors. Cost: 2K + 1 LU factorisations and 2K matrix solves of size n²."""
 
     def check(self, system: FourierSystem) -> None:
-        _dense_state_only(system, "FloquetContinuedFraction")
         if system.drives.shape[0] != 1:
             raise ValueError(
                 "`FloquetContinuedFraction` takes one drive harmonic (M = 1, a block-tridiagonal "
@@ -390,13 +399,16 @@ class FloquetKrylov(AbstractFloquetSolver):
 
     **Fields:** ``rtol`` (relative to ‖b‖; default 1e-12 in float64, 1e-6 in float32),
     ``max_steps`` (restart cycles), ``restart``, ``stagnation_iters``, ``shift`` (σ of the
-    preconditioner, relative to the largest decay rate)."""
+    preconditioner, relative to the largest decay rate), ``condition_rounds`` (rounds of power
+    iteration for the condition estimate, two GMRES solves each; 0: none, and a non-unique
+    periodic state is then not detected)."""
 
     rtol: float | None = None
     max_steps: int = 200
     restart: int = 60
     stagnation_iters: int = 20
     shift: float = 1e-3
+    condition_rounds: int = 1
 
     def _gmres(self, dtype) -> RestartedGMRES:
         eps = float(jnp.finfo(dtype).eps)
@@ -408,6 +420,9 @@ class FloquetKrylov(AbstractFloquetSolver):
             restart=self.restart,
             stagnation_iters=self.stagnation_iters,
         )
+
+    def condition_iterations(self) -> int:
+        return self.condition_rounds
 
     def prepare(self, system: FourierSystem):
         system = jax.lax.stop_gradient(system)
@@ -462,11 +477,9 @@ def default_floquet_solver(system: FourierSystem) -> AbstractFloquetSolver:
     """:class:`FloquetContinuedFraction` for one drive harmonic and a dense state of at most
     ``DENSE_LIMIT`` unknowns per harmonic; :class:`FloquetLU` for several harmonics up to
     ``FULL_LU_LIMIT`` unknowns in all; else :class:`FloquetKrylov`."""
-    lindbladian = system.problem.lindbladian
-    dense = tuple(lindbladian.state_shape) == (lindbladian.n, lindbladian.n)
-    if dense and system.drives.shape[0] == 1 and system.block_size <= DENSE_LIMIT:
+    if system.drives.shape[0] == 1 and system.block_size <= DENSE_LIMIT:
         return FloquetContinuedFraction()
-    if dense and system.size <= FULL_LU_LIMIT:
+    if system.size <= FULL_LU_LIMIT:
         return FloquetLU()
     return FloquetKrylov()
 
@@ -487,6 +500,11 @@ class PeriodicSteadyStateStats(eqx.Module):
     - ``truncation``: max(‖ρ_K‖, ‖ρ_{−K}‖)/‖ρ₀‖, how much the outermost harmonics kept still
       hold (Frobenius norms): above ``truncation_tol``, ``RESULTS.harmonics_truncated``.
     - ``harmonic_norms``: ‖ρ_k‖/‖ρ₀‖ for k = −K..K (the decay that ``truncation`` summarises).
+    - ``condition_estimate``: ‖A‖·‖A⁻¹‖ of the deflated block system, ‖A‖ bounded by
+      s + Kω + 4Σ_m‖H_m‖_F and ‖A⁻¹‖ from power iteration on A⁻ᴴA⁻¹ (two rounds for the direct
+      solvers, ``condition_rounds`` for :class:`FloquetKrylov`; NaN with none). Above 1e-3/eps
+      the periodic state is not unique (``RESULTS.non_unique``), as for ``steady_state``; so
+      is a system with no dissipation.
     """
 
     residual: Array
@@ -496,6 +514,7 @@ class PeriodicSteadyStateStats(eqx.Module):
     min_eigenvalue: Array
     truncation: Array
     harmonic_norms: Array
+    condition_estimate: Array
 
 
 class PeriodicSteadyState(eqx.Module):
@@ -573,6 +592,33 @@ class PeriodicSteadyState(eqx.Module):
         return self._phases(t) @ per_harmonic
 
 
+def _condition_estimate(system: FourierSystem, solver: AbstractFloquetSolver, state) -> Array:
+    """‖A‖·‖A⁻¹‖ (``PeriodicSteadyStateStats.condition_estimate``), NaN when not estimated."""
+    rdtype = real_dtype(system.dtype)
+    iterations = solver.condition_iterations()
+    if iterations == 0:
+        return jnp.full((), jnp.nan, rdtype)
+    state = jax.lax.stop_gradient(state)
+    rdtype_start = real_dtype(system.dtype)
+    key_re, key_im = jax.random.split(jax.random.key(1234))
+    start = jax.lax.complex(
+        jax.random.normal(key_re, (system.size,), rdtype_start),
+        jax.random.normal(key_im, (system.size,), rdtype_start),
+    ).astype(system.dtype)
+    start = start / jnp.linalg.norm(start).astype(start.dtype)
+
+    def adjoint(v):  # A⁻ᴴv = conj(A⁻ᵀ conj v)
+        return solver.transpose_solve(state, v.conj())[0].conj()
+
+    inverse_norm = estimate_inverse_norm(
+        lambda v: solver.solve(state, v)[0], adjoint, start, iterations
+    )
+    fixed = jax.lax.stop_gradient(system)
+    drive_norm = 4 * jnp.sum(jnp.linalg.norm(fixed.drives, axis=(-2, -1)))
+    norm = fixed.problem.scale + fixed.harmonics * jnp.abs(fixed.omega) + drive_norm
+    return (norm * inverse_norm).astype(rdtype)
+
+
 # -- the entry point ---------------------------------------------------------------------------
 
 
@@ -618,9 +664,9 @@ def periodic_steady_state(
     L_{−m}ρ = −i[H_m†, ρ], tr ρ₀ = 1 (module docstring), and returns ρ(t) = Σ_k ρ_k e^{ikωt}
     as a :class:`PeriodicSteadyState`.
 
-    - ``lindbladian``: L₀, the undriven Lindbladian (H₀ and the jump operators), a dense
-      ``qdiss.Lindbladian`` (other representations with :class:`FloquetKrylov` only; their
-      states must hold the commutators with H_m).
+    - ``lindbladian``: L₀, the undriven Lindbladian (H₀ and the jump operators), with dense
+      ``(n, n)`` states (a ``qdiss.Lindbladian``; block representations raise ``ValueError``:
+      a drive generally couples their blocks).
     - ``drives``: H₁, …, H_M: a list of ``(n, n)`` operators (arrays, QArrays, Qobjs) or an
       ``(M, n, n)`` array; H_m multiplies e^{imωt}. QuTiP's ``steadystate_fourier(H₀, c_ops,
       O, ω, n_it=K)`` (H₀ + O cos ωt) is ``drives=[O/2]``, ``harmonics=K``.
@@ -638,7 +684,7 @@ def periodic_steady_state(
 
     Example (a driven two-level atom, σ₋ decay, drive Ω cos ωt σₓ)::
 
-        sm = jnp.array([[0, 1], [0, 0]], complex)
+        sm = jnp.array([[0, 0], [1, 0]], complex)  # |g⟩⟨e|, |e⟩ first (σ_z = +1)
         L0 = qdiss.Lindbladian(0.5 * w0 * sz, [jnp.sqrt(gamma) * sm])
         sol = qdiss.periodic_steady_state(L0, [0.5 * Omega * sx], w, harmonics=8)
         sol.expect(sm.conj().T @ sm)         # the time-averaged excited population
@@ -669,6 +715,7 @@ def periodic_steady_state(
             "`solver` must be `qdiss.FloquetContinuedFraction()`, `qdiss.FloquetLU()` or "
             f"`qdiss.FloquetKrylov()`; got {type(solver).__name__}."
         )
+    _dense_state_only(lindbladian)
     problem = DeflatedProblem.build(lindbladian)
     system = FourierSystem(problem, stack, omega, harmonics)
     if solver is None:
@@ -694,6 +741,7 @@ def _solve_jit(system: FourierSystem, solver, truncation_tol: float, throw: bool
 
     x, result = _implicit(system.packed_mv, b, forward, transpose)
     num_steps = steps_box[0]
+    condition = _condition_estimate(system, solver, state)
 
     sg = jax.lax.stop_gradient
     raw = system.unpack(x)
@@ -726,9 +774,21 @@ def _solve_jit(system: FourierSystem, solver, truncation_tol: float, throw: bool
 
     eps = float(jnp.finfo(dtype).eps)
     residual_tol = 1e-8 if eps < 1e-10 else 1e-3
-    ok = result == RESULTS.successful
+    _, _, non_unique_cond = default_tolerances(dtype)
+    closed = lindbladian.is_closed() if lindbladian.n >= 2 else jnp.array(False)
+    singular = (result == RESULTS.singular) | (condition > non_unique_cond)
+    inputs_finite = lindbladian.inputs_finite() & jnp.all(jnp.isfinite(system.drives))
+    first = [
+        (~inputs_finite, RESULTS.nonfinite),
+        (~lindbladian.hamiltonian_hermitian(), RESULTS.not_hermitian),
+        (closed | singular, RESULTS.non_unique),
+    ]
+    decided = jnp.array(False)
+    for failed, code in first:
+        result = RESULTS.where(~decided & failed, code, result)
+        decided = decided | failed
+    ok = (result == RESULTS.successful) & ~decided
     checks = [
-        (~lindbladian.inputs_finite() | ~jnp.all(jnp.isfinite(system.drives)), RESULTS.nonfinite),
         (~finite, RESULTS.nonfinite),
         (~(residual <= residual_tol), RESULTS.residual_too_large),
     ]
@@ -750,5 +810,6 @@ def _solve_jit(system: FourierSystem, solver, truncation_tol: float, throw: bool
         min_eigenvalue=min_eig.astype(rdtype),
         truncation=truncation.astype(rdtype),
         harmonic_norms=harmonic_norms.astype(rdtype),
+        condition_estimate=condition.astype(rdtype),
     )
     return PeriodicSteadyState(rho, system.omega, result, stats, solver.name)

@@ -26,7 +26,7 @@ SOLVERS = {
 
 SX = np.array([[0, 1], [1, 0]], complex)
 SZ = np.diag([1.0, -1.0]).astype(complex)
-SM = np.array([[0, 1], [0, 0]], complex)  # σ₋ = |g⟩⟨e| with |e⟩ = index 0
+SM = np.array([[0, 0], [1, 0]], complex)  # σ₋ = |g⟩⟨e| with |e⟩ = index 0 (σ_z = +1)
 SP = SM.conj().T
 
 
@@ -107,6 +107,40 @@ def test_linear_cavity_closed_form():
     factorial = np.cumprod(np.concatenate([[1.0], np.arange(1.0, n)]))
     ket = np.exp(-(abs(alpha) ** 2) / 2) * alpha**k / np.sqrt(factorial)
     np.testing.assert_allclose(sol.rho(t), np.outer(ket, ket.conj()), atol=1e-9)
+
+
+def _null_space_state(H, jumps):
+    n = H.shape[0]
+    eye = np.eye(n)
+    sup = -1j * (np.kron(H, eye) - np.kron(eye, H.T))
+    for c in jumps:
+        cdc = c.conj().T @ c
+        sup = sup + np.kron(c, c.conj()) - 0.5 * (np.kron(cdc, eye) + np.kron(eye, cdc.T))
+    rho = np.linalg.svd(sup)[2][-1].conj().reshape(n, n)
+    return rho / np.trace(rho)
+
+
+def test_rotating_wave_limit_with_bloch_siegert_shift():
+    """A weak resonant drive Ω cos(ω₀t)σₓ of an atom ω₀σ_z/2 decaying at γ ≪ ω₀. In the frame
+    rotating at ω₀ the rotating-wave approximation gives H_rot = (Ω/2)σₓ, whose steady state
+    has the excited population Ω²/(γ² + 2Ω²) = 1/3 here; the counter-rotating terms shift
+    the resonance by the Bloch–Siegert shift δ = Ω²/(4ω₀) (= γ/200 here: a 1% change of the
+    coherence), so H_rot = (δ/2)σ_z + (Ω/2)σₓ (NumPy null space) is the reference to
+    O(Ω/ω₀)². In the lab frame ⟨σ₋⟩(t) = e^{−iω₀t}⟨σ₋⟩_rot: the k = −1 harmonic."""
+    w0, gamma, rabi = 1.0, 0.02, 0.02
+    L0, drives = _qubit(w0, gamma, rabi)
+    sol = qdiss.periodic_steady_state(L0, drives, w0, harmonics=5)
+    assert sol.status == "successful"
+    population = float(np.real(sol.expect(SP @ SM)))
+    np.testing.assert_allclose(population, rabi**2 / (gamma**2 + 2 * rabi**2), rtol=1e-4)
+    shift = rabi**2 / (4 * w0)
+    rot = _null_space_state(0.5 * shift * SZ + 0.5 * rabi * SX, [np.sqrt(gamma) * SM])
+    np.testing.assert_allclose(population, np.real(rot[0, 0]), rtol=1e-4)
+    coherence = np.trace(SM @ sol.harmonic(-1))
+    np.testing.assert_allclose(coherence, np.trace(SM @ rot), rtol=3e-4)
+    # the counter-rotating k = +1 part is first order in Ω/ω₀
+    counter = np.trace(SM @ sol.harmonic(1))
+    assert 1e-4 * abs(coherence) < abs(counter) < rabi / w0 * abs(coherence)
 
 
 def test_qubit_matches_long_time_evolution():
@@ -195,6 +229,27 @@ def test_truncation_in_K_is_flagged():
     assert np.abs(averages[0] - averages[-1]).max() > steps[0] > steps[1]
 
 
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_non_unique_periodic_state_is_reported(name):
+    """A second qubit with no dissipation and no coupling keeps its populations: the periodic
+    state is not unique (condition estimate), and a closed driven qubit neither."""
+    eye = np.eye(2)
+    L0 = qdiss.Lindbladian(np.kron(SZ, eye) + 0.7 * np.kron(eye, SZ), [np.kron(SM, eye)])
+    sol = qdiss.periodic_steady_state(
+        L0, [0.3 * np.kron(SX, eye)], 1.1, harmonics=4, solver=SOLVERS[name], throw=False
+    )
+    assert sol.status == "non_unique"
+    assert float(sol.stats.condition_estimate) > 1e13
+    closed = qdiss.Lindbladian(0.5 * SZ, [])
+    sol = qdiss.periodic_steady_state(
+        closed, [0.3 * SX], 1.1, harmonics=4, solver=SOLVERS[name], throw=False
+    )
+    assert sol.status == "non_unique"
+    if name == "lu":
+        with pytest.raises(eqx.EquinoxRuntimeError, match="not unique"):
+            qdiss.periodic_steady_state(closed, [0.3 * SX], 1.1, harmonics=4, solver=SOLVERS[name])
+
+
 def _objective(solver):
     def f(params):
         w0, gamma, rabi, omega = params
@@ -257,5 +312,27 @@ def test_bad_input_is_a_value_error():
         qdiss.periodic_steady_state(L0, np.zeros((2, 3, 3)), 1.0)
     with pytest.raises(ValueError, match="at least one operator"):
         qdiss.periodic_steady_state(L0, [], 1.0)
+    sectors = qdiss.SectorLindbladian(L0, [0, 1], jump_charges=(1,), modulus=2)
+    with pytest.raises(ValueError, match="needs a dense Lindbladian"):
+        qdiss.periodic_steady_state(sectors, drives, 1.0)
     with pytest.raises(ValueError, match="takes one drive harmonic"):
         qdiss.periodic_steady_state(L0, [SX, SX], 1.0, solver=qdiss.FloquetContinuedFraction())
+
+
+def test_readme_example_runs():
+    """The README's periodic-drive example (the block that calls periodic_steady_state) runs
+    and gives the rotating-wave population it states, Ω²/(γ² + 2Ω²) = 1/3."""
+    import pathlib
+    import re
+    import textwrap
+
+    readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), flags=re.S)
+    block = textwrap.dedent(next(b for b in blocks if "periodic_steady_state" in b))
+    namespace: dict = {}
+    with jax.numpy_dtype_promotion("standard"):
+        exec(compile(block, str(readme), "exec"), namespace)
+    sol, sm = namespace["sol"], namespace["sm"]
+    assert sol.status == "successful"
+    np.testing.assert_allclose(np.real(sol.expect(sm.conj().T @ sm)), 1 / 3, rtol=2e-3)
+    assert float(sol.stats.truncation) < 1e-6
