@@ -212,21 +212,30 @@ def test_two_drive_harmonics_against_null_space(name):
 
 
 def test_truncation_in_K_is_flagged():
-    """A strong drive at K = 1 leaves weight in ρ_{±1}: flagged, raised with throw=True; the
-    flag goes away and ρ₀ converges as K grows."""
+    """A strong drive (Ω = 2 > ω) at small K leaves weight in ρ_{±K}: flagged
+    (``harmonics_truncated``), raised with throw=True; ρ₀ converges as K grows (reference: K =
+    24), its error bounded by ``stats.truncation``, and the flag goes away."""
     L0, drives = _qubit(1.0, 0.3, 2.0)
-    small = qdiss.periodic_steady_state(L0, drives, 1.0, harmonics=1, throw=False)
-    assert small.status == "harmonics_truncated"
-    assert float(small.stats.truncation) > 1e-2
     with pytest.raises(eqx.EquinoxRuntimeError, match="outermost Fourier harmonics"):
-        qdiss.periodic_steady_state(L0, drives, 1.0, harmonics=1)
-    averages = []
-    for K in (4, 8, 16, 24):
-        sol = qdiss.periodic_steady_state(L0, drives, 1.0, harmonics=K, throw=False)
-        averages.append(np.asarray(sol.time_average()))
-    assert sol.status == "successful"
-    steps = [np.abs(averages[i + 1] - averages[-1]).max() for i in range(2)]
-    assert np.abs(averages[0] - averages[-1]).max() > steps[0] > steps[1]
+        qdiss.periodic_steady_state(L0, drives, 1.0, harmonics=2)
+    sols = {
+        K: qdiss.periodic_steady_state(L0, drives, 1.0, harmonics=K, throw=False)
+        for K in (2, 8, 16, 24)
+    }
+    assert [sols[K].status for K in (2, 8, 16)] == [
+        "harmonics_truncated",
+        "harmonics_truncated",
+        "successful",
+    ]
+    assert float(sols[2].stats.truncation) > 1e-1
+    reference = np.asarray(sols[24].time_average())
+    errors = [np.abs(np.asarray(sols[K].time_average()) - reference).max() for K in (2, 8, 16)]
+    assert errors[0] > errors[1] > errors[2]
+    for K, error in zip((2, 8, 16), errors, strict=True):
+        assert error <= float(sols[K].stats.truncation)
+    norms = np.asarray(sols[24].stats.harmonic_norms)
+    np.testing.assert_allclose(norms, norms[::-1], rtol=1e-12)  # ‖ρ_{−k}‖ = ‖ρ_k‖
+    assert norms[24] == pytest.approx(1.0, rel=1e-14)
 
 
 @pytest.mark.parametrize("name", list(SOLVERS))
@@ -277,6 +286,40 @@ def test_gradient_matches_finite_differences(name):
     assert np.all(np.abs(fd) > 1e-4)  # every parameter matters
     if name == "mcf":
         np.testing.assert_allclose(jax.jacfwd(f)(params), grad, rtol=1e-10, atol=1e-12)
+
+
+def test_gradient_wrt_complex_drive_operator_full_lu():
+    """M = 2 through FloquetLU: d/d(Re c, Im c) of the time-averaged excited population for a
+    second harmonic H₂ = cσ₊ (non-Hermitian), vs central finite differences."""
+    L0, drives = _qubit(1.0, 0.4, 0.5)
+
+    def f(params):
+        c = jax.lax.complex(params[0], params[1])
+        stack = jnp.stack([jnp.asarray(drives[0]), c * jnp.asarray(SP)])
+        sol = qdiss.periodic_steady_state(
+            L0, stack, 0.7, harmonics=6, solver=qdiss.FloquetLU(), truncation_tol=1e-2
+        )
+        return jnp.real(sol.expect(jnp.asarray(SP @ SM)))
+
+    params = jnp.array([0.2, -0.1])
+    grad = jax.grad(f)(params)
+    h = 1e-5
+    fd = np.array([(f(params.at[i].add(h)) - f(params.at[i].add(-h))) / (2 * h) for i in range(2)])
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-10)
+    assert np.all(np.abs(fd) > 1e-4)
+
+
+def test_float32_matches_float64():
+    L0, drives = _qubit()
+    L32 = qdiss.Lindbladian(
+        jnp.asarray(L0.H, jnp.complex64), jnp.asarray(L0.jump_ops, jnp.complex64)
+    )
+    drive32 = [jnp.asarray(drives[0], jnp.complex64)]
+    sol32 = qdiss.periodic_steady_state(L32, drive32, 1.1, harmonics=10, truncation_tol=1e-5)
+    sol64 = qdiss.periodic_steady_state(L0, drives, 1.1, harmonics=10, truncation_tol=1e-5)
+    assert sol32.harmonics.dtype == jnp.complex64
+    assert sol32.status == "successful"
+    np.testing.assert_allclose(sol32.harmonics, sol64.harmonics, atol=1e-5)
 
 
 def test_jit_and_vmap_over_frequency():
