@@ -11,11 +11,14 @@ harmonic by harmonic,
     (L₀ − ikω) ρ_k + Σ_{m=1..M} (L_m ρ_{k−m} + L_{−m} ρ_{k+m}) = 0,
     L_m ρ = −i[H_m, ρ],   L_{−m} ρ = −i[H_m†, ρ],
 
-truncated at |k| ≤ K (ρ_k = 0 beyond), with tr ρ₀ = 1. This is what QuTiP's
-``steadystate_fourier`` (formerly ``steadystate_floquet``; H(t) = H₀ + O cos ωt, i.e. M = 1,
-H₁ = O/2, K = ``n_it``) and QuantumToolbox.jl's ``steadystate_fourier`` compute; they return the
-time average ρ₀ only. The trace of row k gives −ikω tr ρ_k = 0 (every L_m and L₀ annihilate the
-trace), so tr ρ_k = 0 for k ≠ 0 exactly.
+truncated at |k| ≤ K (ρ_k = 0 beyond), with tr ρ₀ = 1. Time-dependent jump operators
+L_j(t) = Σ_{p=−P..P} c_{j,p} e^{ipωt} (``jump_drives``) add Σ_{a,b} D_{ab}ρ_{k−(a−b)} with
+D_{ab}ρ = Σ_j (c_{j,a} ρ c_{j,b}† − ½{c_{j,b}†c_{j,a}, ρ}), trace-annihilating like L_m.
+Without jump drives this is what QuTiP's ``steadystate_fourier`` (formerly
+``steadystate_floquet``; H(t) = H₀ + O cos ωt, i.e. M = 1, H₁ = O/2, K = ``n_it``) and
+QuantumToolbox.jl's ``steadystate_fourier`` compute; they return the time average ρ₀ only.
+The trace of row k gives −ikω tr ρ_k = 0 (L₀, every L_m and D_{ab} annihilate the trace), so
+tr ρ_k = 0 for k ≠ 0 exactly.
 
 **The deflated system.** As for ``steady_state`` (``qdiss._operator.DeflatedProblem``) the
 singular block system M(ρ) = 0 is replaced by
@@ -27,18 +30,22 @@ then M(ρ) = 0. A is invertible exactly when the truncated periodic state is uni
 
 **Solvers** (configuration objects; ``None`` picks one by size):
 
-- :class:`FloquetContinuedFraction` (M = 1): two-sided block elimination of the block-tridiagonal
-  A, the matrix continued fraction of QuTiP's ``steadystate_fourier``: ρ_k = S_kρ_{k−1} with
-  S_K = −(L₀ − iKω)⁻¹L₁, S_k = −(L₀ − ikω + L₋₁S_{k+1})⁻¹L₁ (and T_k likewise for k < 0),
-  then the deflated effective Liouvillian L₀ + L₋₁S₁ + L₁T₋₁ for ρ₀. 2K + 1 LU factorisations
-  of n² × n² matrices, kept for the transposed solve of reverse-mode gradients.
-- :class:`FloquetLU`: the LU of the whole ((2K+1)n²)² matrix (any M; small systems).
+- :class:`FloquetContinuedFraction` (M = 1, no jump drives): two-sided block elimination of
+  the block-tridiagonal A, the matrix continued fraction of QuTiP's ``steadystate_fourier``:
+  ρ_k = S_kρ_{k−1} with S_K = −(L₀ − iKω)⁻¹L₁, S_k = −(L₀ − ikω + L₋₁S_{k+1})⁻¹L₁ (and T_k
+  likewise for k < 0), then the deflated effective Liouvillian L₀ + L₋₁S₁ + L₁T₋₁ for ρ₀.
+  2K + 1 LU factorisations of n² × n² matrices, kept for the transposed solve of reverse-mode
+  gradients.
+- :class:`FloquetLU`: the LU of the whole ((2K+1)n²)² matrix (any M, jump drives; small
+  systems).
 - :class:`FloquetKrylov`: matrix-free restarted GMRES on A, right-preconditioned block by block
-  by the eigenbasis-diagonal inverse of L₀ without its recycling term shifted by −ikω
-  (``qdiss._solver._preconditioner``, the shift trick of ``qdiss.KrylovResolvent``).
+  by the eigenbasis-diagonal inverse of L₀ without its recycling term (plus the jump drives'
+  time-averaged loss) shifted by −ikω (``qdiss._solver._preconditioner``, the shift trick of
+  ``qdiss.KrylovResolvent``).
 
 **Derivatives** come from the implicit rule of the linear solve (``_pseudo_inverse._implicit``):
-ρ̇ = A⁻¹(−Ȧρ), with respect to every parameter of L₀, the drive operators H_m and ω; never by
+ρ̇ = A⁻¹(−Ȧρ), with respect to every parameter of L₀, the drive operators H_m, the jump
+drives' coefficients and ω; never by
 differentiating the elimination or the iteration.
 
 **Truncation in K is reported, never silent.** ``stats.truncation`` is
@@ -94,14 +101,27 @@ FULL_LU_LIMIT = 1500  # (2K + 1)·n² for the full LU when M > 1
 # -- the block system --------------------------------------------------------------------------
 
 
+def _shifted(x: Array, q: int) -> Array:
+    """y with y_k = x_{k−q} along the first axis (zero where k − q leaves the range)."""
+    if q == 0:
+        return x
+    zeros = jnp.zeros_like(x[: abs(q)])
+    if q > 0:
+        return jnp.concatenate([zeros, x[:-q]])
+    return jnp.concatenate([x[-q:], zeros])
+
+
 class FourierSystem(eqx.Module):
     """The deflated harmonic system A of the module docstring on stacks of states
-    ``(2K + 1, n, n)`` (index k + K holds ρ_k). ``drives`` is ``(M, n, n)``: H₁…H_M."""
+    ``(2K + 1, n, n)`` (index k + K holds ρ_k). ``drives`` is ``(M, n, n)``: H₁…H_M (M may be
+    0); ``jump_drives`` is None or ``(J, 2P + 1, n, n)``: the Fourier coefficients c_{j,p}
+    (index p + P) of J time-dependent jump operators L_j(t) = Σ_p c_{j,p} e^{ipωt}."""
 
     problem: DeflatedProblem
     drives: Array
     omega: Array
     harmonics: int = eqx.field(static=True)
+    jump_drives: Array | None = None
 
     @property
     def n(self) -> int:
@@ -128,23 +148,66 @@ class FourierSystem(eqx.Module):
         k = jnp.arange(-self.harmonics, self.harmonics + 1).astype(self.omega.dtype)
         return (k * self.omega).astype(self.dtype)
 
+    def bandwidth(self) -> int:
+        """The largest |q| with a block coupling ρ_{k−q} into row k."""
+        width = self.drives.shape[0]
+        if self.jump_drives is not None:
+            width = max(width, self.jump_drives.shape[1] - 1)  # q = a − b, |a|, |b| ≤ P
+        return width
+
+    def jump_pairs(self):
+        """(q, c_a, c_b) for the pairs of Fourier coefficients of the jump drives, q = a − b:
+        the dissipator of L(t) = Σ_a c_a e^{iaωt} is Σ_{a,b} e^{i(a−b)ωt} D_{ab} with
+        D_{ab}ρ = Σ_j (c_{j,a} ρ c_{j,b}† − ½{c_{j,b}†c_{j,a}, ρ}) (trace-annihilating)."""
+        if self.jump_drives is None:
+            return []
+        P = (self.jump_drives.shape[1] - 1) // 2
+        pairs = []
+        for a in range(-P, P + 1):
+            for b in range(-P, P + 1):
+                if abs(a - b) <= 2 * self.harmonics:
+                    pairs.append((a - b, self.jump_drives[:, a + P], self.jump_drives[:, b + P]))
+        return pairs
+
     def mv(self, x: Array) -> Array:
         """A(x) for ``x`` of shape ``(2K + 1, n, n)``."""
         lindbladian = self.problem.lindbladian
         out = jax.vmap(lindbladian.mv)(x) - 1j * self.frequencies()[:, None, None] * x
-        zeros = jnp.zeros_like(x)
         for index in range(self.drives.shape[0]):
             m = index + 1
             if m > 2 * self.harmonics:
                 continue  # couples nothing inside the truncation
             h = self.drives[index]
             hd = h.conj().T
-            lower = jnp.concatenate([zeros[:m], x[:-m]])  # ρ_{k−m}
-            upper = jnp.concatenate([x[m:], zeros[:m]])  # ρ_{k+m}
+            lower = _shifted(x, m)  # ρ_{k−m}
+            upper = _shifted(x, -m)  # ρ_{k+m}
             out = out - 1j * (h @ lower - lower @ h) - 1j * (hd @ upper - upper @ hd)
+        for q, ca, cb in self.jump_pairs():
+            y = _shifted(x, q)  # ρ_{k−q}
+            gain = jnp.einsum("jab,kbc,jdc->kad", ca, y, cb.conj())
+            loss = jnp.einsum("jba,jbc->ac", cb.conj(), ca)  # Σ_j c_b†c_a
+            out = out + gain - 0.5 * (loss @ y + y @ loss)
         scale = self.problem.scale.astype(self.dtype)
         deflation = scale * lindbladian.trace(x[self.harmonics]) * self.problem.identity()
         return out.at[self.harmonics].add(deflation)
+
+    def norm_bound(self) -> Array:
+        """An upper bound on ‖A‖ (no gradient): s + Kω + 4Σ_m‖H_m‖ + 2Σ_j(Σ_p‖c_{j,p}‖)²."""
+        fixed = jax.lax.stop_gradient(self)
+        bound = fixed.problem.scale + fixed.harmonics * jnp.abs(fixed.omega)
+        bound = bound + 4 * jnp.sum(jnp.linalg.norm(fixed.drives, axis=(-2, -1)))
+        if fixed.jump_drives is not None:
+            per_jump = jnp.sum(jnp.linalg.norm(fixed.jump_drives, axis=(-2, -1)), axis=1)
+            bound = bound + 2 * jnp.sum(per_jump**2)
+        return bound
+
+    def extra_loss(self) -> Array | None:
+        """Σ_j Σ_p c_{j,p}†c_{j,p}, the time-averaged loss operator of the jump drives (for the
+        preconditioner), or None."""
+        if self.jump_drives is None:
+            return None
+        c = jax.lax.stop_gradient(self.jump_drives)
+        return jnp.einsum("jpba,jpbc->ac", c.conj(), c)
 
     def rhs(self) -> Array:
         b = jnp.zeros((self.num_blocks, *self.problem.state_shape), self.dtype)
@@ -187,6 +250,13 @@ class FourierSystem(eqx.Module):
             below = jnp.asarray(np.eye(blocks, k=-m), self.dtype)  # row k, column k − m
             above = jnp.asarray(np.eye(blocks, k=m), self.dtype)  # row k, column k + m
             out = out + jnp.kron(below, plus[index]) + jnp.kron(above, minus[index])
+        eye_n = jnp.eye(self.n, dtype=self.dtype)
+        for q, ca, cb in self.jump_pairs():
+            loss = jnp.einsum("jba,jbc->ac", cb.conj(), ca)
+            # vec(AρB) = (A ⊗ Bᵀ) vec ρ (row-major): c_a ρ c_b† → c_a ⊗ c̄_b
+            block = jnp.sum(jax.vmap(jnp.kron)(ca, cb.conj()), axis=0)
+            block = block - 0.5 * (jnp.kron(loss, eye_n) + jnp.kron(eye_n, loss.T))
+            out = out + jnp.kron(jnp.asarray(np.eye(blocks, k=-q), self.dtype), block)
         centre = self.harmonics * p
         deflation = self.problem.matrix() - base
         return out.at[centre : centre + p, centre : centre + p].add(deflation)
@@ -291,10 +361,12 @@ class FloquetContinuedFraction(AbstractFloquetSolver):
     factors. Cost: 2K + 1 LU factorisations and 2K matrix solves of size n²."""
 
     def check(self, system: FourierSystem) -> None:
-        if system.drives.shape[0] != 1:
+        if system.drives.shape[0] != 1 or system.jump_drives is not None:
             raise ValueError(
                 "`FloquetContinuedFraction` takes one drive harmonic (M = 1, a block-tridiagonal "
-                f"system); got M = {system.drives.shape[0]}. Use `qdiss.FloquetLU()` or "
+                f"system) and no `jump_drives`; got M = {system.drives.shape[0]}"
+                f"{' and jump drives' if system.jump_drives is not None else ''}. Use "
+                "`qdiss.FloquetLU()` or "
                 "`qdiss.FloquetKrylov()`."
             )
 
@@ -430,8 +502,18 @@ class FloquetKrylov(AbstractFloquetSolver):
         base = DiagonalBasisPreconditioner.build(
             problem.lindbladian, "hermitian", self.shift, padding_scale=problem.scale
         )
+        diagonal = base.diagonal
+        extra = system.extra_loss()
+        if extra is not None:
+            # the jump drives' time-averaged loss, kept through its diagonal δk in the same basis
+            # (D_ij − ½(δk_i + δk_j)), and σ raised with it (an undamped L₀)
+            rates = jnp.real(jnp.diagonal(base.basis.conj().T @ extra @ base.basis))
+            sigma = self.shift * jnp.max(rates)
+            diagonal = diagonal - (0.5 * (rates[:, None] + rates[None, :]) + sigma).astype(
+                diagonal.dtype
+            )
         shifts = 1j * system.frequencies()
-        diagonals = base.diagonal[None] - shifts.reshape(-1, *([1] * base.diagonal.ndim))
+        diagonals = diagonal[None] - shifts.reshape(-1, *([1] * diagonal.ndim))
         return _FloquetKrylovState(system, base, diagonals)
 
     def _operators(self, state: _FloquetKrylovState):
@@ -477,7 +559,8 @@ def default_floquet_solver(system: FourierSystem) -> AbstractFloquetSolver:
     """:class:`FloquetContinuedFraction` for one drive harmonic and a dense state of at most
     ``DENSE_LIMIT`` unknowns per harmonic; :class:`FloquetLU` for several harmonics up to
     ``FULL_LU_LIMIT`` unknowns in all; else :class:`FloquetKrylov`."""
-    if system.drives.shape[0] == 1 and system.block_size <= DENSE_LIMIT:
+    tridiagonal = system.drives.shape[0] == 1 and system.jump_drives is None
+    if tridiagonal and system.block_size <= DENSE_LIMIT:
         return FloquetContinuedFraction()
     if system.size <= FULL_LU_LIMIT:
         return FloquetLU()
@@ -613,22 +696,15 @@ def _condition_estimate(system: FourierSystem, solver: AbstractFloquetSolver, st
     inverse_norm = estimate_inverse_norm(
         lambda v: solver.solve(state, v)[0], adjoint, start, iterations
     )
-    fixed = jax.lax.stop_gradient(system)
-    drive_norm = 4 * jnp.sum(jnp.linalg.norm(fixed.drives, axis=(-2, -1)))
-    norm = fixed.problem.scale + fixed.harmonics * jnp.abs(fixed.omega) + drive_norm
-    return (norm * inverse_norm).astype(rdtype)
+    return (system.norm_bound() * inverse_norm).astype(rdtype)
 
 
 # -- the entry point ---------------------------------------------------------------------------
 
 
 def _drive_stack(drives, n: int, dtype) -> Array:
+    """H₁…H_M as an ``(M, n, n)`` array (M = 0 for an empty list)."""
     if isinstance(drives, Sequence) and not isinstance(drives, str):
-        if len(drives) == 0:
-            raise ValueError(
-                "`drives` must hold at least one operator H_m (m = 1, 2, …); without a drive the "
-                "state is stationary: use `qdiss.steady_state`."
-            )
         ops = [_to_array(h, f"drives[{i}]") for i, h in enumerate(drives)]
         for i, h in enumerate(ops):
             if h.shape != (n, n):
@@ -636,14 +712,44 @@ def _drive_stack(drives, n: int, dtype) -> Array:
                     f"`drives[{i}]` must be an (n, n) = ({n}, {n}) operator, the Lindbladian's "
                     f"dimension; got shape {h.shape}."
                 )
+        if not ops:
+            return jnp.zeros((0, n, n), dtype)
         return jnp.stack([h.astype(dtype) for h in ops])
     stack = _to_array(drives, "drives")
     if stack.ndim == 2:
         stack = stack[None]
-    if stack.ndim != 3 or stack.shape[1:] != (n, n) or stack.shape[0] == 0:
+    if stack.ndim != 3 or stack.shape[1:] != (n, n):
         raise ValueError(
             f"`drives` must be a list of (n, n) operators or an (M, n, n) array with n = {n}; "
             f"got shape {stack.shape}."
+        )
+    return stack.astype(dtype)
+
+
+def _jump_drive_stack(jump_drives, n: int, dtype) -> Array | None:
+    """The jump drives as a ``(J, 2P + 1, n, n)`` array of Fourier coefficients, or None."""
+    if jump_drives is None:
+        return None
+    if isinstance(jump_drives, Sequence) and not isinstance(jump_drives, str):
+        if len(jump_drives) == 0:
+            return None
+        items = [_to_array(c, f"jump_drives[{j}]") for j, c in enumerate(jump_drives)]
+        shapes = {c.shape for c in items}
+        if len(shapes) != 1:
+            raise ValueError(
+                "`jump_drives` must all have the same shape (2P + 1, n, n) (pad the shorter "
+                f"series with zero coefficients); got shapes {sorted(shapes)}."
+            )
+        stack = jnp.stack(items)
+    else:
+        stack = _to_array(jump_drives, "jump_drives")
+        if stack.ndim == 3:
+            stack = stack[None]
+    if stack.ndim != 4 or stack.shape[2:] != (n, n) or stack.shape[1] % 2 != 1:
+        raise ValueError(
+            "`jump_drives` must be a list of (2P + 1, n, n) arrays, or a (J, 2P + 1, n, n) array: "
+            f"the Fourier coefficients c_p, p = −P..P, of each jump operator, with n = {n}; got "
+            f"shape {stack.shape}."
         )
     return stack.astype(dtype)
 
@@ -654,6 +760,7 @@ def periodic_steady_state(
     omega,
     *,
     harmonics: int = 5,
+    jump_drives=None,
     solver: AbstractFloquetSolver | None = None,
     truncation_tol: float = 1e-6,
     throw: bool = True,
@@ -670,7 +777,14 @@ def periodic_steady_state(
     - ``drives``: H₁, …, H_M: a list of ``(n, n)`` operators (arrays, QArrays, Qobjs) or an
       ``(M, n, n)`` array; H_m multiplies e^{imωt}. QuTiP's ``steadystate_fourier(H₀, c_ops,
       O, ω, n_it=K)`` (H₀ + O cos ωt) is ``drives=[O/2]``, ``harmonics=K``.
+      An empty list when only ``jump_drives`` drive the system.
     - ``omega``: ω > 0 (differentiable). ``harmonics``: K ≥ 1, the harmonics kept.
+    - ``jump_drives``: time-dependent jump operators added to L₀'s own,
+      L_j(t) = Σ_{p=−P..P} c_{j,p} e^{ipωt}: a list of ``(2P + 1, n, n)`` arrays (index p + P
+      holds c_{j,p}; rates folded in) or a ``(J, 2P + 1, n, n)`` array. Their dissipator adds
+      Σ_{a,b} e^{i(a−b)ωt}(c_a ρ c_b† − ½{c_b†c_a, ρ}) (the a = b terms to the time average).
+      E.g. a decay rate modulated as γ(t) = γ₀(1 + ε cos ωt)² is ``[√γ₀·stack([ε/2·a, a,
+      ε/2·a])]``, with ``a`` not among L₀'s jump operators.
     - ``solver``: :class:`FloquetContinuedFraction`, :class:`FloquetLU` or :class:`FloquetKrylov`;
       ``None`` picks by size (``default_floquet_solver``).
     - ``truncation_tol``: the largest accepted ``stats.truncation`` (‖ρ_{±K}‖/‖ρ₀‖); above it
@@ -678,7 +792,8 @@ def periodic_steady_state(
     - ``throw``: raise on any result but ``successful`` (True), or return the code (False, for
       ``vmap`` sweeps).
 
-    Differentiable (implicit rule) with respect to L₀'s parameters, the drives and ω; a failed
+    Differentiable (implicit rule) with respect to L₀'s parameters, the drives, the jump
+    drives and ω; a failed
     solve (not ``successful`` nor ``harmonics_truncated``) has NaN derivatives. Works under
     ``jit`` and ``vmap`` (with a concrete K).
 
@@ -704,6 +819,13 @@ def periodic_steady_state(
         raise ValueError(f"`truncation_tol` must be non-negative; got {truncation_tol}.")
     dtype = lindbladian.dtype
     stack = _drive_stack(drives, lindbladian.n, dtype)
+    jump_stack = _jump_drive_stack(jump_drives, lindbladian.n, dtype)
+    if stack.shape[0] == 0 and jump_stack is None:
+        raise ValueError(
+            "`drives` must hold at least one operator H_m (m = 1, 2, …), or `jump_drives` one "
+            "time-dependent jump operator; without a drive the state is stationary: use "
+            "`qdiss.steady_state`."
+        )
     omega = jnp.asarray(omega)
     if omega.ndim != 0 or jnp.iscomplexobj(omega):
         raise ValueError(f"`omega` must be a real scalar; got shape {omega.shape}, {omega.dtype}.")
@@ -717,7 +839,7 @@ def periodic_steady_state(
         )
     _dense_state_only(lindbladian)
     problem = DeflatedProblem.build(lindbladian)
-    system = FourierSystem(problem, stack, omega, harmonics)
+    system = FourierSystem(problem, stack, omega, harmonics, jump_stack)
     if solver is None:
         solver = default_floquet_solver(system)
     solver.check(system)
@@ -776,8 +898,12 @@ def _solve_jit(system: FourierSystem, solver, truncation_tol: float, throw: bool
     residual_tol = 1e-8 if eps < 1e-10 else 1e-3
     _, _, non_unique_cond = default_tolerances(dtype)
     closed = lindbladian.is_closed() if lindbladian.n >= 2 else jnp.array(False)
+    if system.jump_drives is not None:
+        closed = closed & jnp.all(system.jump_drives == 0)
     singular = (result == RESULTS.singular) | (condition > non_unique_cond)
     inputs_finite = lindbladian.inputs_finite() & jnp.all(jnp.isfinite(system.drives))
+    if system.jump_drives is not None:
+        inputs_finite = inputs_finite & jnp.all(jnp.isfinite(system.jump_drives))
     first = [
         (~inputs_finite, RESULTS.nonfinite),
         (~lindbladian.hamiltonian_hermitian(), RESULTS.not_hermitian),
