@@ -90,10 +90,11 @@ __all__ = [
 
 # ``solver=None``: the continued fraction (M = 1) up to this many unknowns per harmonic
 # (n = 10), the full LU (M > 1) up to FULL_LU_LIMIT unknowns in all, else GMRES. Driven Kerr
-# cavity, K = 5, 2 shared CPU cores, per call after compilation (NOTES-floquet.md): n = 10:
-# continued fraction 0.29 s, GMRES 0.14 s, full LU 0.87 s; n = 20: 10.4 s vs 0.23 s; n = 30:
-# 40 s vs 2.7 s (the continued fraction costs O(K n⁶), GMRES O(iterations·K·n³)). The direct
-# solvers stay the default at small n, where they do not depend on GMRES converging.
+# cavity, K = 5, 2 CPU cores, best of 3 after compilation (NOTES-floquet.md): n = 10:
+# continued fraction 0.019 s, GMRES 0.045 s, full LU 0.34 s (QuTiP 0.19 s); n = 20: 2.0 s vs
+# 0.30 s (QuTiP 0.57 s); n = 30: 10.2 s vs 2.6 s (QuTiP 6.9 s). The continued fraction costs
+# O(K n⁶), GMRES O(iterations·K·n³); the direct solvers stay the default at small n, where
+# they do not depend on GMRES converging.
 DENSE_LIMIT = 100
 FULL_LU_LIMIT = 1500  # (2K + 1)·n² for the full LU when M > 1
 
