@@ -447,3 +447,35 @@ def test_readme_example_runs():
     assert sol.status == "successful"
     np.testing.assert_allclose(np.real(sol.expect(sm.conj().T @ sm)), 1 / 3, rtol=2e-3)
     assert float(sol.stats.truncation) < 1e-6
+
+
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_vmapped_solves_and_gradients_never_call_batched_lapack(name):
+    """As tests/test_no_hang.py for steady_state: under jit(value_and_grad(vmap)) every
+    LAPACK/BLAS call of the compiled program acts on one matrix (README, "Batched solves and
+    the old jaxlib hang")."""
+    from test_no_hang import lapack_calls
+
+    L0, drives = _qubit()
+    jumps = [_modulated_decay(jnp.asarray(0.2), jnp.asarray(0.5))] if name != "mcf" else None
+
+    def loss(shift):
+        def one(omega):
+            sol = qdiss.periodic_steady_state(
+                L0,
+                drives,
+                omega,
+                harmonics=4,
+                jump_drives=jumps,
+                solver=SOLVERS[name],
+                throw=False,
+            )
+            return jnp.real(sol.expect(jnp.asarray(SP @ SM))), sol.stats.residual
+
+        values, residuals = jax.vmap(one)(shift + jnp.linspace(0.8, 1.2, 3))
+        return jnp.mean(values), residuals
+
+    hlo = jax.jit(jax.value_and_grad(loss, has_aux=True)).lower(0.1).compile().as_text()
+    calls = lapack_calls(hlo)
+    assert calls  # the direct solvers' LU and the preconditioner's eigh are in there
+    assert [(t, s) for t, s in calls if len(s) > 2] == []
