@@ -72,7 +72,7 @@ from ._lindbladian.dense import _to_array
 from ._numerics import is_concrete, real_dtype
 from ._operator import DeflatedProblem
 from ._pseudo_inverse import _implicit
-from ._solution import RESULTS, result_codes, result_name
+from ._solution import RESULTS, result_codes, result_message, result_name
 from ._solve import default_tolerances
 from ._solver._abstract import estimate_inverse_norm
 from ._solver._gmres import RestartedGMRES
@@ -639,6 +639,40 @@ class PeriodicSteadyState(eqx.Module):
     def status(self) -> str:
         """The result code's name (concrete only)."""
         return result_name(int(result_codes(self.result)))
+
+    @property
+    def message(self) -> str:
+        """The result code's message, ``"successful"`` on success (concrete only)."""
+        return result_message(int(result_codes(self.result)))
+
+    def __str__(self) -> str:
+        codes = result_codes(self.result)
+        if not is_concrete(codes):
+            return f"PeriodicSteadyState(solver={self.solver!r}, <traced>)"
+        codes = np.atleast_1d(np.asarray(codes))
+        if codes.size != 1:
+            ok = int(np.sum(codes == 0))
+            return f"PeriodicSteadyState from {self.solver}: {ok}/{codes.size} successful"
+        st = self.stats
+        fmt = lambda x: np.array2string(np.asarray(x), precision=3)  # noqa: E731
+        lines = [f"PeriodicSteadyState from {self.solver or 'unknown solver'}"]
+        lines.append(f"  status            : {self.status}")
+        if int(codes[0]) != 0:
+            lines.append(f"  message           : {self.message}")
+        lines += [
+            f"  harmonics         : K = {self.num_harmonics}, ω = {fmt(self.omega)}",
+            f"  truncation        : {fmt(st.truncation)} (‖ρ_±K‖/‖ρ₀‖)",
+            f"  relative residual : {fmt(st.residual)}",
+            f"  condition number  : {fmt(st.condition_estimate)}",
+            f"  steps             : {fmt(st.num_steps)}",
+            f"  trace error       : {fmt(st.trace_error)}",
+            f"  Hermiticity error : {fmt(st.hermiticity_error)}",
+            f"  min eigenvalue ρ₀ : {fmt(st.min_eigenvalue)}",
+        ]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.__str__()
 
     def harmonic(self, k: int) -> Array:
         """ρ_k (zero for |k| > K)."""

@@ -296,6 +296,8 @@ def test_truncation_in_K_is_flagged():
         "successful",
     ]
     assert float(sols[2].stats.truncation) > 1e-1
+    text = str(sols[2])
+    assert "harmonics_truncated" in text and "Raise `harmonics`" in text and "K = 2" in text
     reference = np.asarray(sols[24].time_average())
     errors = [np.abs(np.asarray(sols[K].time_average()) - reference).max() for K in (2, 8, 16)]
     assert errors[0] > errors[1] > errors[2]
