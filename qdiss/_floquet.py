@@ -811,7 +811,10 @@ def periodic_steady_state(
       a drive generally couples their blocks).
     - ``drives``: H₁, …, H_M: a list of ``(n, n)`` operators (arrays, QArrays, Qobjs) or an
       ``(M, n, n)`` array; H_m multiplies e^{imωt}. QuTiP's ``steadystate_fourier(H₀, c_ops,
-      O, ω, n_it=K)`` (H₀ + O cos ωt) is ``drives=[O/2]``, ``harmonics=K``.
+      O, ω, n_it=K)`` (H₀ + O cos ωt) is ``drives=[O/2]``, ``harmonics=K``;
+      QuantumToolbox.jl's ``steadystate_fourier(H₀, H_p, H_m, ω, c_ops; n_max=K)`` (H₀ +
+      H_p e^{iωt} + H_m e^{−iωt}, the same harmonic equations) is ``drives=[H_p]`` with
+      H_m = H_p†, and its list ρ̂₀, ρ̂₋₁, … is ``sol.harmonic(0)``, ``sol.harmonic(-1)``, ….
       An empty list when only ``jump_drives`` drive the system.
     - ``omega``: ω > 0 (differentiable). ``harmonics``: K ≥ 1, the harmonics kept.
     - ``jump_drives``: time-dependent jump operators added to L₀'s own,
