@@ -20,6 +20,15 @@ from ._correlations import (
     susceptibility as susceptibility,
 )
 from ._evolve import EvolveSolution as EvolveSolution, evolve as evolve
+from ._floquet import (
+    AbstractFloquetSolver as AbstractFloquetSolver,
+    FloquetContinuedFraction as FloquetContinuedFraction,
+    FloquetKrylov as FloquetKrylov,
+    FloquetLU as FloquetLU,
+    PeriodicSteadyState as PeriodicSteadyState,
+    PeriodicSteadyStateStats as PeriodicSteadyStateStats,
+    periodic_steady_state as periodic_steady_state,
+)
 from ._lindbladian import (
     AbstractLindbladian as AbstractLindbladian,
     Lindbladian as Lindbladian,

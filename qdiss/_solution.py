@@ -96,6 +96,12 @@ class RESULTS(lx.RESULTS, metaclass=_ResultsMeta):  # pyright: ignore[reportGene
         "steady state depends on the cutoff. Raise the mode's cutoff (Fock levels kept), or pass "
         "a larger `steady_state(..., truncation_tol=...)` if this truncation error is acceptable."
     )
+    harmonics_truncated = (
+        "The periodic steady state still has weight in its outermost Fourier harmonics: "
+        "`stats.truncation` = max(‖ρ_K‖, ‖ρ_{−K}‖)/‖ρ₀‖ exceeds `truncation_tol`, so the result "
+        "depends on the number of harmonics kept. Raise `harmonics` (K), or pass a larger "
+        "`periodic_steady_state(..., truncation_tol=...)` if this error is acceptable."
+    )
 
 
 class SteadyStateStats(eqx.Module):
