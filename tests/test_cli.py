@@ -282,3 +282,24 @@ def test_benchmark_suite_runs_as_a_script_outside_the_package():
 def test_version(capsys):
     assert cli_main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"qdiss {qdiss.__version__}"
+
+
+def test_spectrum_task_matches_qutip(tmp_path):
+    """The shipped fluorescence study's spectrum task (quick: 20 frequencies) against QuTiP's
+    `spectrum` of the same model (H = Ω J_x, L = √Γ J⁻, spin N/2), built here with QuTiP."""
+    import qutip
+
+    out = run_qdiss(["run", "fluorescence-sweep", "--quick", "--no-plots"], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    folder = tmp_path / "results" / "fluorescence-sweep-quick"
+    meta = read_json(folder / "spectrum.json")
+    saved = load_arrays(folder / "spectrum.npz")
+    assert meta["complete"] and meta["jump"] == 0 and np.all(saved["status"] == 0)
+    params = meta["parameters"]
+    j = int(params["N"]) / 2
+    H = float(params["omega"]) * qutip.jmat(j, "x")
+    L = np.sqrt(float(params["gamma"])) * qutip.jmat(j, "-")
+    expected = qutip.spectrum(H, saved["omega"], [L], L.dag(), L)
+    assert saved["omega"].size == 20
+    np.testing.assert_allclose(saved["spectrum"], expected, rtol=1e-7, atol=1e-12)
+    assert "max S(ω)" in out.stdout

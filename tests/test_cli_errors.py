@@ -42,6 +42,12 @@ merits = ["concurrence"]
 axes = [{ parameter = "eta[0]", start = -1.0, stop = 1.0, num = 3 }]
 """
 
+SPECTRUM = """
+[[task]]
+kind = "spectrum"
+omega = { start = -1.0, stop = 1.0, num = 5 }
+"""
+
 
 def _edit(old: str, new: str, base: str = GOOD) -> str:
     assert old in base, old
@@ -256,6 +262,19 @@ CASES = [
         _edit('merits = ["concurrence"]', 'merits = ["concurrence"]\ngradients = 1'),
         "task[0].gradients",
         ["`true` or `false`", "the number 1"],
+    ),
+    (
+        "spectrum: no such jump operator",
+        GOOD
+        + '[[task]]\nkind = "spectrum"\njump = 9\nomega = { start = -1.0, stop = 1.0, num = 5 }\n',
+        "task[1].jump",
+        ["no jump operator 9"],
+    ),
+    (
+        "spectrum: decreasing grid",
+        GOOD + SPECTRUM.replace("start = -1.0, stop = 1.0", "start = 1.0, stop = -1.0"),
+        "task[1].omega",
+        ["start < stop"],
     ),
     (
         "bad study name",

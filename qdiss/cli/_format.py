@@ -50,6 +50,11 @@ Study file format (TOML; see the examples: `qdiss studies`, `qdiss studies NAME`
   ]                              # or start/stop/num with scale = "log"
   checkpoint_every = 64          # optional: points per checkpoint block
 
+  [[task]]
+  kind = "spectrum"              # emission spectrum of the k-th jump operator's channel:
+  jump = 0                       #   S(ω) of <L_k†(τ) L_k(0)> (QuTiP's convention)
+  omega = { start = -5.0, stop = 5.0, num = 201 }
+
 Each model declares its parameters' domains (`qdiss models NAME`): rates must be >= 0, a
 temperature > 0; the model checks the rest of its domain (e.g. |eta| <= 1) when the study loads.
 """

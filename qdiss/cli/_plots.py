@@ -19,7 +19,7 @@ _STAR = dict(marker="*", markeredgecolor="black", linestyle="none")
 
 def plot_task(results_dir: Path, task, title: str) -> list[Path]:
     """Plot the saved results of a sweep or optimize ``task``; returns the files written."""
-    if task.kind not in ("sweep", "optimize"):
+    if task.kind not in ("sweep", "optimize", "spectrum"):
         return []
     meta = load_json(Path(results_dir) / f"{task.name}.json")
     arrays = load_npz(Path(results_dir) / f"{task.name}.npz")
@@ -34,6 +34,8 @@ def plot_task(results_dir: Path, task, title: str) -> list[Path]:
     out = Path(results_dir) / task.name
     if task.kind == "optimize":
         figs = {Path(f"{out}.png"): _history(plt, meta, arrays, title)}
+    elif task.kind == "spectrum":
+        figs = {Path(f"{out}.png"): _spectrum(plt, meta, arrays, title)}
     elif len(meta["axes"]) == 2:
         figs = {
             Path(f"{out}.{m['name']}.png"): _heatmap(plt, meta, arrays, m, title)
@@ -168,6 +170,21 @@ def _lines(plt, meta, arrays, title):
         ax.grid(alpha=0.3)
     _set_axis(axes[-1], axis)
     axes[0].set_title(f"{title}\nsteady state of {meta['model']}", fontsize=10)
+    return fig
+
+
+def _spectrum(plt, meta, arrays, title):
+    """S(ω) as a line, failed frequencies marked on the axis."""
+    fig, ax = plt.subplots(figsize=(6.8, 3.2), layout="constrained")
+    ax.plot(arrays["omega"], arrays["spectrum"], linestyle="-")
+    bad, label = _failed(meta, arrays["status"])
+    if bad.any():
+        _mark_on_axis(ax, arrays["omega"][bad], label)
+        ax.legend(loc="best", fontsize=8)
+    ax.set_xlabel("ω")
+    ax.set_ylabel(f"S(ω) of jump operator {meta['jump']}")
+    ax.set_title(f"{title}\nemission spectrum of {meta['model']}", fontsize=10)
+    ax.grid(alpha=0.3)
     return fig
 
 

@@ -67,6 +67,7 @@ def run_study(
     from ._plots import plot_task
     from ._registry import solver_class
     from ._task_optimize import run_optimize
+    from ._task_spectrum import run_spectrum
     from ._task_steady import run_steady
     from ._task_sweep import run_sweep
 
@@ -85,6 +86,7 @@ def run_study(
     )
     _header(ctx, env)
     runners = {"steady": run_steady, "sweep": run_sweep, "optimize": run_optimize}
+    runners["spectrum"] = run_spectrum
     manifest = {"study": study.name, "study_file": "study.toml"}
     manifest |= {"source": None if study.path is None else str(study.path), "environment": env}
     manifest |= {"precision": study.precision, "solver": study.solver}

@@ -249,7 +249,28 @@ class OptimizeTask(_Task):
     checkpoint_every: int | None = Field(None, ge=1)
 
 
+class _Grid(_Table):
+    start: float = Field(description="a number")
+    stop: float = Field(description="a number")
+    num: int = Field(ge=2, le=100_000, description="a number of points (an integer ≥ 2)")
+
+    @pydantic.model_validator(mode="after")
+    def _increasing(self):
+        if not self.start < self.stop:
+            raise ValueError(f"expected start < stop; got {self.start}, {self.stop}")
+        return self
+
+
+class SpectrumTask(_Task):
+    """The emission spectrum of one dissipation channel, S(ω) of ⟨L_k†(τ)L_k(0)⟩."""
+
+    kind: _choice("spectrum") = "spectrum"
+    jump: int = Field(0, ge=0)
+    omega: _Grid = Field(description="a frequency grid { start = ..., stop = ..., num = ... }")
+
+
 TASKS = {"steady": SteadyTask, "sweep": SweepTask, "optimize": OptimizeTask}
+TASKS["spectrum"] = SpectrumTask
 KINDS = tuple(TASKS)
 
 
@@ -499,6 +520,11 @@ class _Checks:
             update["axes"] = self.axes(field, task.axes)
         if task.kind == "optimize":
             update["learning_rate"] = self.optimize(field, task, start)
+        if task.kind == "spectrum":
+            jumps = getattr(self.build(field)[1], "jump_ops", None)
+            if jumps is None or task.jump >= len(jumps):
+                have = "none listed" if jumps is None else f"{len(jumps)}"
+                self.fail(f"{field}.jump", f"no jump operator {task.jump} ({have}) in this model")
         task = task.model_copy(update=update)
         task._config = dict(table)
         return task
@@ -581,7 +607,7 @@ class _Checks:
 
         model, L = self.build("model.parameters")
         for i, task in enumerate(study.tasks):
-            names = [task.objective] if task.kind == "optimize" else list(task.merits)
+            names = [task.objective] if task.kind == "optimize" else getattr(task, "merits", [])
             field = f"task[{i}].{'objective' if task.kind == 'optimize' else 'merits'}"
             for name in names:
                 try:
@@ -610,5 +636,8 @@ def _shrink(study: Study) -> Study:
             task = task.model_copy(update={"axes": tuple(axes)})
         elif task.kind == "optimize":
             task = task.model_copy(update={"steps": min(task.steps, QUICK_STEPS)})
+        elif task.kind == "spectrum":
+            grid = task.omega.model_copy(update={"num": min(task.omega.num, 4 * QUICK_POINTS)})
+            task = task.model_copy(update={"omega": grid})
         tasks.append(task)
     return dataclasses.replace(study, name=study.name + "-quick", tasks=tasks, quick=True)
