@@ -25,6 +25,7 @@ EXPECTED = {
     "04_kerr_entangled_baths",
     "05_synchronisation",
     "06_spectra_and_gap",
+    "07_drives_kernels_interop",
 }
 CELL_TIMEOUT = 300  # seconds for any single cell (small mode needs well under a minute in all)
 
