@@ -59,7 +59,7 @@ _DTYPE_BYTES = {
     "complex<f64>": 16,
 }
 
-_CONSTANT = re.compile(r"stablehlo\.constant dense<(.*?)> : tensor<([^>]*(?:<[^>]*>)?)>")
+_CONSTANT = re.compile(r"stablehlo\.constant dense<(.*?)> : tensor<((?:[^<>]|<[^<>]*>)*)>")
 
 
 def constant_sizes(text: str) -> list[int]:
