@@ -20,7 +20,9 @@ JSON line; a table follows. Deterministic size metrics first, then times:
 - ``constants`` / ``constant_bytes``: number and total bytes of the non-scalar constants in it
   (``big_constant_bytes``: the largest one), the static structure baked into the program;
 - ``lower_s``, ``compile_s``: ``jit(...).lower(p)`` and ``.compile()`` (``time.perf_counter``,
-  median of ``--repeats`` fresh traces, each with JAX's caches cleared), ``warm_s``: median of
+  median of ``--repeats`` fresh traces, each with JAX's caches cleared; ``lower_cpu_s``,
+  ``compile_cpu_s``: the process CPU time of the same, less sensitive to the machine's load
+  than wall time, as XLA compiles on one thread), ``warm_s``: median of
   warm calls of the compiled function (``block_until_ready``), ``peak_rss_mb`` of the subprocess.
 
 The machine load (1-minute load average) is recorded with each line: times are only comparable
@@ -120,17 +122,19 @@ def worker(n: int, repeats: int, solver_name: str) -> dict:
     params = jnp.array([JX, JY, JZ, GAMMA])
     equations = count_equations(jax.make_jaxpr(value_and_grad)(params).jaxpr)
 
-    lower_times, compile_times = [], []
+    lower_times, compile_times, lower_cpu, compile_cpu = [], [], [], []
     for _ in range(repeats):
         jax.clear_caches()
         jitted = jax.jit(value_and_grad)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         lowered = jitted.lower(params)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         compiled = lowered.compile()
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         lower_times.append(t1 - t0)
         compile_times.append(t2 - t1)
+        lower_cpu.append(c1 - c0)
+        compile_cpu.append(c2 - c1)
     text = lowered.as_text()
     sizes = constant_sizes(text)
     value, grad = jax.block_until_ready(compiled(params))  # first run (allocations)
@@ -151,6 +155,8 @@ def worker(n: int, repeats: int, solver_name: str) -> dict:
         "lower_s": float(np.median(lower_times)),
         "compile_s": float(np.median(compile_times)),
         "first_call_s": float(np.median(lower_times) + np.median(compile_times)),
+        "lower_cpu_s": float(np.median(lower_cpu)),
+        "compile_cpu_s": float(np.median(compile_cpu)),
         "warm_s": float(np.median(warm)),
         "xi2_R": float(value),
         "grad_xi2_R": [float(g) for g in grad],
@@ -164,12 +170,14 @@ def worker(n: int, repeats: int, solver_name: str) -> dict:
 def table(records: list[dict]) -> str:
     head = (
         "| N | solver | equations | HLO chars | constants (bytes, largest) | lower s | compile s "
-        "| warm s | peak RSS MB | load |\n|---|---|---|---|---|---|---|---|---|---|"
+        "| lower + compile CPU s | warm s | peak RSS MB | load |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = [
         f"| {r['N']} | {r['solver']} | {r['equations']} | {r['hlo_chars']:,} | {r['constants']} "
         f"({r['constant_bytes']:,}, {r['big_constant_bytes']:,}) | {r['lower_s']:.2f} | "
-        f"{r['compile_s']:.2f} | {r['warm_s']:.3f} | {r['peak_rss_mb']:.0f} | "
+        f"{r['compile_s']:.2f} | {r['lower_cpu_s'] + r['compile_cpu_s']:.2f} "
+        f"| {r['warm_s']:.3f} | {r['peak_rss_mb']:.0f} | "
         f"{r['loadavg_1min']:.1f} |"
         for r in records
     ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
 
-from .._adjoint import attach_implicit_derivative
 from .._operator import DeflatedProblem
 from .._solution import RESULTS
 from ._abstract import AbstractSteadyStateSolver, RawSolve
@@ -197,22 +197,9 @@ class Krylov(AbstractSteadyStateSolver):
         _, (xs, results, steps, r_norms, bounds) = jax.lax.scan(step, zero_state, inputs)
         result = jax.tree.map(lambda x: x[0], results)  # the steady state's own
 
-        transposed = jax.linear_transpose(preconditioned, rhs)
-        precond_transposed = jax.linear_transpose(precond.apply_inverse, zero_state)
-
-        def solve(r):  # A⁻¹ r = P⁻¹ (A P⁻¹)⁻¹ r
-            b = _pack(stopped, r)
-            y, result, _, _ = self._gmres(preconditioned, b, jnp.zeros_like(b), rtols[0])
-            return precond.apply_inverse(_unpack(stopped, y)), result
-
-        def transpose_solve(r):  # A⁻ᵀ r = (A P⁻¹)⁻ᵀ P⁻ᵀ r: a plain transpose, not a conjugate one
-            b = _pack(stopped, precond_transposed(r)[0])
-            y, result, _, _ = self._gmres(
-                lambda u: transposed(u)[0], b, jnp.zeros_like(b), rtols[0]
-            )
-            return _unpack(stopped, y), result
-
-        rho = attach_implicit_derivative(work.mv, xs[0], solve, transpose_solve)
+        x = jax.lax.stop_gradient(xs[0])
+        ax = work.mv(x)
+        rho = x + _implicit_delta(jax.lax.stop_gradient(ax) - ax, work, precond, solver=self)
         if rotation is not None:
             rho = rotation @ rho @ rotation.conj().T
 
@@ -233,6 +220,57 @@ class Krylov(AbstractSteadyStateSolver):
         # L's coefficients computed once per solve, not at every application (`prepared`)
         problem = type(problem)(problem.lindbladian.prepared(), problem.scale)
         return as_preconditioner(name).prepare(problem, self.shift)
+
+
+@eqx.filter_custom_jvp
+def _implicit_delta(r, work, precond, *, solver):
+    """A⁻¹r for r = sg(Ax) − Ax, 0 in value (0·r: NaN where r is not finite), whose derivative
+    is the implicit one, A⁻¹ṙ = A⁻¹(−Ȧx) (``qdiss._adjoint``), by ``lax.custom_linear_solve``
+    with Krylov's preconditioned GMRES (reverse mode: its transposed solve).
+
+    A custom JVP rather than ``attach_implicit_derivative`` (which returns x + A⁻¹r and so runs
+    a solve of the zero right-hand side in the primal program too): here GMRES is in the
+    derivative only, one copy of the solver less to compile. ``work`` (the deflated problem)
+    and ``precond`` are arguments, not closures, so that the rule sees their primal values."""
+    del work, precond, solver
+    return r * 0
+
+
+@_implicit_delta.def_jvp
+def _implicit_delta_jvp(primals, tangents, *, solver):
+    r, work, precond = primals
+    r_dot = tangents[0]
+    out = _implicit_delta(r, work, precond, solver=solver)
+    if r_dot is None:
+        return out, jnp.zeros_like(r)
+    stopped = jax.lax.stop_gradient(work)
+    rtol = solver._rtol(work.dtype)
+
+    def preconditioned(y):  # y ↦ A(P⁻¹ y) on the unknowns
+        return _pack(stopped, stopped.mv(precond.apply_inverse(_unpack(stopped, y))))
+
+    def checked(step):
+        def run(_, rhs):
+            y, result = step(rhs)
+            ok = (result == RESULTS.successful) & jnp.all(jnp.isfinite(rhs))
+            return jnp.where(ok, y, jnp.full_like(y, jnp.nan))
+
+        return run
+
+    def solve(v):  # A⁻¹ v = P⁻¹ (A P⁻¹)⁻¹ v
+        b = _pack(stopped, v)
+        y, result, _, _ = solver._gmres(preconditioned, b, jnp.zeros_like(b), rtol)
+        return precond.apply_inverse(_unpack(stopped, y)), result
+
+    def transpose_solve(v):  # A⁻ᵀ v = (A P⁻¹)⁻ᵀ P⁻ᵀ v: a plain transpose, not a conjugate one
+        (w,) = jax.linear_transpose(precond.apply_inverse, v)(v)
+        b = _pack(stopped, w)
+        transposed = jax.linear_transpose(preconditioned, b)
+        y, result, _, _ = solver._gmres(lambda u: transposed(u)[0], b, jnp.zeros_like(b), rtol)
+        return _unpack(stopped, y), result
+
+    tangent = jax.lax.custom_linear_solve(work.mv, r_dot, checked(solve), checked(transpose_solve))
+    return out, tangent
 
 
 def _packed(problem: DeflatedProblem) -> bool:
