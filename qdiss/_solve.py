@@ -206,7 +206,8 @@ def _steady_state_jit(
     lindbladian, solver, rho0, throw: bool, truncation_tol: float | None = None
 ) -> SteadyStateSolution:
     """Compiled once per (shapes, solver configuration); inlined when called under an outer jit."""
-    problem = DeflatedProblem.build(lindbladian)
+    # L's coefficients computed once for the solver and the checks (`prepared`)
+    problem = DeflatedProblem.build(lindbladian.prepared())
     raw = solver.solve(problem, rho0)
     rho, stats, result = _check(problem, solver, raw, truncation_tol)
     # A failed solve's ρ is not a steady state: its derivatives are NaN (qdiss._adjoint).
