@@ -55,10 +55,12 @@ class Krylov(AbstractSteadyStateSolver):
       blockwise O(N⁴) step per iteration.
     ``None`` picks the default for the Lindbladian.
 
-    Gradients: the implicit rule (``qdiss._adjoint``): forward mode runs one GMRES per tangent,
-    reverse mode one GMRES with the transposed operator P⁻ᵀAᵀ (a plain transpose, not a
-    conjugate one). A derivative solve that fails gives NaN derivatives, never an exception
-    (also in float32, where the transposed solve may stagnate before the forward one).
+    Gradients: the implicit rule (``qdiss._adjoint``; here a custom JVP, :func:`_implicit_delta`,
+    so that no GMRES of a zero right-hand side sits in the primal program): forward mode runs
+    one GMRES per tangent, reverse mode one GMRES with the transposed operator P⁻ᵀAᵀ (a plain
+    transpose, not a conjugate one). A derivative solve that fails gives NaN derivatives, never
+    an exception (also in float32, where the transposed solve may stagnate before the forward
+    one).
 
     Uniqueness: with ``check_uniqueness`` (default) one more solve with a pseudo-random
     right-hand side v bounds ‖A⁻¹‖ ≥ ‖A⁻¹v‖; a singular A makes that solve fail or blow up, and
