@@ -50,8 +50,10 @@ with the ``"sweep"`` preconditioner (``preconditioner.py``: exact for the m − 
 preserving part of L, O(N³) per application; ≈ 20–30 GMRES iterations for the XYZ model at
 N = 10 … 100), and ``Evolve``. ``Auto`` picks Krylov (the fastest at every N measured). Figures
 (benchmarks/large_n.py, recorded in benchmarks/README.md): N = 100 (1.8·10⁵ unknowns) steady
-state 2.8 s, steady state plus gradient of ξ²_R 7–9 s warm on 2 loaded CPU cores, after 18–70 s
-of compilation.
+state 2.8 s, steady state plus gradient of ξ²_R 7–9 s warm on 2 loaded CPU cores. Compilation
+(benchmarks/compile_time.py) takes the same ~11 CPU seconds at every N ≥ 10: the layout tables
+are computed inside the program (``_terms._tables``, ``BlockSpace``), never embedded as
+constants, and the terms are built once per program (:meth:`prepared`).
 """
 
 from __future__ import annotations
