@@ -78,11 +78,10 @@ class DeflatedProblem(eqx.Module):
 
     def identity(self) -> Array:
         """E as an array of the problem's dtype."""
-        return jnp.asarray(self.lindbladian.identity_state(), dtype=self.dtype)
+        return self.lindbladian.space.identity_array(self.dtype)
 
     def _padding(self) -> Array | None:
-        mask = self.lindbladian.padding_mask()
-        return None if mask is None else jnp.asarray(mask)
+        return self.lindbladian.space.padding_array()
 
     def mv(self, rho: Array) -> Array:
         out = (

@@ -301,7 +301,8 @@ def _steady_state_jit(
     lindbladian, solver, rho0, throw: bool, truncation_tol: float | None = None, weight=None
 ) -> SteadyStateSolution:
     """Compiled once per (shapes, solver configuration); inlined when called under an outer jit."""
-    problem = DeflatedProblem.build(lindbladian, weight)
+    # L's coefficients computed once for the solver and the checks (`prepared`)
+    problem = DeflatedProblem.build(lindbladian.prepared(), weight)
     raw = solver.solve(problem, rho0)
     rho, stats, result = _check(problem, solver, raw, truncation_tol)
     return _finish(rho, stats, result, throw, solver.name, problem)

@@ -86,6 +86,13 @@ class AbstractLindbladian(eqx.Module):
 
     # -- queries with a generic answer (a representation may answer better) --------------------
 
+    def prepared(self) -> AbstractLindbladian:
+        """The same Lindbladian, with what its :meth:`mv` computes from the parameters alone
+        (coefficients that do not depend on ρ) computed once, here: iterative solvers call it
+        once per solve, so that each of the many applications of L in the program is only the
+        application. Default: itself."""
+        return self
+
     def default_preconditioner(self) -> str:
         """The name of the preconditioner ``Krylov`` uses when none is given (its
         ``preconditioner`` field): ``"hermitian"`` by default, the eigenbasis-diagonal inverse

@@ -30,7 +30,6 @@ from typing import Any, Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array
 
 from .. import _linalg
@@ -192,12 +191,10 @@ class DiagonalBasisPreconditioner(eqx.Module):
         lindbladian = jax.lax.stop_gradient(lindbladian)
         h_eff = lindbladian.effective_hamiltonian()
         dtype = h_eff.dtype
-        mask = lindbladian.padding_mask()
-        padding = None
+        padding = lindbladian.space.padding_array()
         lift = None
-        if mask is not None:
-            padding = jnp.asarray(mask)
-            padded = jnp.asarray(np.diagonal(mask, axis1=-2, axis2=-1))
+        if padding is not None:
+            padded = jnp.diagonal(padding, axis1=-2, axis2=-1)
             # far above every eigenvalue of the blocks' Hermitian parts (‖H‖ ≤ ‖L‖ ≤ bound)
             lift = (2 + 2 * lindbladian.norm_bound()).astype(dtype)
             h_eff = h_eff + jnp.where(padded, lift, 0)[..., None] * jnp.eye(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
 
-from .._adjoint import attach_implicit_derivative
 from .._operator import DeflatedProblem
 from .._solution import RESULTS
 from ._abstract import AbstractSteadyStateSolver, RawSolve
-from ._gmres import RestartedGMRES
+from ._gmres import RestartedGMRES, gmres_loop
 from ._normalised import NormalisedSolver
 from ._preconditioner import ALIASES, AbstractPreconditioner, as_preconditioner
 
@@ -55,10 +55,12 @@ class Krylov(AbstractSteadyStateSolver):
       blockwise O(N⁴) step per iteration.
     ``None`` picks the default for the Lindbladian.
 
-    Gradients: the implicit rule (``qdiss._adjoint``): forward mode runs one GMRES per tangent,
-    reverse mode one GMRES with the transposed operator P⁻ᵀAᵀ (a plain transpose, not a
-    conjugate one). A derivative solve that fails gives NaN derivatives, never an exception
-    (also in float32, where the transposed solve may stagnate before the forward one).
+    Gradients: the implicit rule (``qdiss._adjoint``; here a custom JVP, :func:`_implicit_delta`,
+    so that no GMRES of a zero right-hand side sits in the primal program): forward mode runs
+    one GMRES per tangent, reverse mode one GMRES with the transposed operator P⁻ᵀAᵀ (a plain
+    transpose, not a conjugate one). A derivative solve that fails gives NaN derivatives, never
+    an exception (also in float32, where the transposed solve may stagnate before the forward
+    one).
 
     Uniqueness: with ``check_uniqueness`` (default) one more solve with a pseudo-random
     right-hand side v bounds ‖A⁻¹‖ ≥ ‖A⁻¹v‖; a singular A makes that solve fail or blow up, and
@@ -121,83 +123,156 @@ class Krylov(AbstractSteadyStateSolver):
         )
         return NormalisedSolver(inner)
 
+    def _rtol(self, dtype, rtol: float | None = None) -> float:
+        """The GMRES tolerance: ``self.rtol`` (default 1e-12 in float64, 1e-6 in float32), or
+        the looser ``rtol`` asked for."""
+        eps = float(jnp.finfo(dtype).eps)
+        default = self.rtol if self.rtol is not None else (1e-12 if eps < 1e-10 else 1e-6)
+        return default if rtol is None else max(rtol, default)
+
+    def _gmres(self, matvec, b, y0, rtol):
+        """x with ‖b − A x‖₂ ≤ rtol·‖b‖₂ (``NormalisedSolver`` around ``RestartedGMRES``, the
+        same arithmetic, with ``rtol`` an array): (x, result, Arnoldi steps, ‖b − A x‖₂)."""
+        norm = jnp.linalg.norm(b)
+        zero = norm == 0  # a NaN right-hand side is not zero: it must give a failed solve
+        safe = jnp.where(zero, 1.0, norm).astype(b.dtype)
+        b = b / safe
+        rdtype = jnp.finfo(b.dtype).dtype
+        tol = (0.0 + jnp.asarray(rtol, rdtype) * jnp.linalg.norm(b)).astype(rdtype)
+        y, r_norm, _, stall, steps = gmres_loop(
+            matvec, b, y0 / safe, tol, self.restart, self.max_steps, self.stagnation_iters
+        )
+        result = lx.RESULTS.where(
+            r_norm <= tol,
+            lx.RESULTS.successful,
+            lx.RESULTS.where(
+                stall >= self.stagnation_iters, lx.RESULTS.stagnation, lx.RESULTS.max_steps_reached
+            ),
+        )
+        result = lx.RESULTS.where(jnp.isfinite(r_norm), result, lx.RESULTS.breakdown)
+        y = jnp.where(zero, jnp.zeros_like(y), y * safe)
+        result = lx.RESULTS.where(zero, lx.RESULTS.successful, result)
+        return y, RESULTS.promote(result), steps, r_norm * jnp.abs(safe)
+
     def solve(self, problem: DeflatedProblem, rho0: jax.Array | None) -> RawSolve:
+        """The solve and the uniqueness check as one sequence of GMRES solves (``lax.scan``):
+        the preconditioned operator, GMRES and P⁻¹ appear once in the program for all of them
+        (compile time: a large operator is traced, lowered and compiled once)."""
         work, precond, rotation = self._working_problem(problem)
-        operator = _preconditioned_operator(work, precond)  # carries the gradient
-        stopped = _preconditioned_operator(jax.lax.stop_gradient(work), precond)
-        solver = self._linear_solver(problem)
-        options = {}
+        stopped = jax.lax.stop_gradient(work)
+
+        def preconditioned(y):  # y ↦ A(P⁻¹ y) on the unknowns
+            return _pack(stopped, stopped.mv(precond.apply_inverse(_unpack(stopped, y))))
+
+        dtype = problem.dtype
+        single = float(jnp.finfo(dtype).eps) > 1e-10
+        rhs = _pack(work, work.rhs())
+        y0 = jnp.zeros_like(rhs)
         if rho0 is not None:
             if rotation is not None:
                 rho0 = rotation.conj().T @ rho0 @ rotation
-            options["y0"] = jax.lax.stop_gradient(_pack(work, precond.apply(rho0)))
-        # the right-hand side s·E (E = I/n for a dense ρ) is the same in every orthonormal basis
-        rhs = _pack(work, work.rhs())
-        sol = lx.linear_solve(stopped, rhs, solver, options=options, throw=False)
-        result = RESULTS.promote(sol.result)
-        steps = jnp.asarray(sol.stats.get("num_steps", 0), jnp.int32)
+            y0 = jax.lax.stop_gradient(_pack(work, precond.apply(rho0)))
+        # 0: the steady state; 1: a pseudo-random v for the bound on ‖A⁻¹‖
+        # (:meth:`_inverse_norm_bound`); 2 (single precision): one step of inverse iteration.
+        rhs_list, y0_list, rtols = [rhs], [y0], [self._rtol(dtype)]
+        if self.check_uniqueness:
+            root = math.sqrt(problem.size)
+            v = _pack(work, work.random_vector(4321))
+            count = 3 if single else 2
+            rhs_list += [v] * (count - 1)
+            y0_list += [jnp.zeros_like(rhs)] * (count - 1)
+            rtols += [self._rtol(dtype, 1e-5 / root)] * (count - 1)
+        chained = jnp.arange(len(rhs_list)) == 2
 
-        def solve(v):
-            out = lx.linear_solve(stopped, v, solver, throw=False)
-            return out.value, RESULTS.promote(out.result)
+        def step(previous, inputs):
+            b, y0, rtol, chain = inputs
+            norm = jnp.linalg.norm(previous)
+            start = previous / jnp.where(norm > 0, norm, 1).astype(previous.dtype)
+            b = jnp.where(chain, _pack(work, start), b)
+            y, result, steps, r_norm = self._gmres(preconditioned, b, y0, rtol)
+            x = precond.apply_inverse(_unpack(stopped, y))
+            bound = jnp.linalg.norm(x) / (jnp.linalg.norm(b) + r_norm)
+            return x, (x, result, steps, r_norm, bound)
 
-        def transpose_solve(v):  # P⁻ᵀAᵀ: a plain transpose, not a conjugate one
-            out = lx.linear_solve(stopped.T, v, solver, throw=False)
-            return out.value, RESULTS.promote(out.result)
+        inputs = (jnp.stack(rhs_list), jnp.stack(y0_list), jnp.asarray(rtols), chained)
+        zero_state = jnp.zeros(work.state_shape, dtype)
+        _, (xs, results, steps, r_norms, bounds) = jax.lax.scan(step, zero_state, inputs)
+        result = jax.tree.map(lambda x: x[0], results)  # the steady state's own
 
-        y = attach_implicit_derivative(operator.mv, sol.value, solve, transpose_solve)
-        rho = precond.apply_inverse(_unpack(work, y))
+        x = jax.lax.stop_gradient(xs[0])
+        ax = work.mv(x)
+        rho = x + _implicit_delta(jax.lax.stop_gradient(ax) - ax, work, precond, solver=self)
         if rotation is not None:
             rho = rotation @ rho @ rotation.conj().T
 
         if self.check_uniqueness:
-            inverse_norm = self._inverse_norm_bound(work, precond)
+            root = math.sqrt(problem.size)
+            certified = (r_norms[1] <= 1e-4 / root) & jnp.isfinite(bounds[1])
+            bound = bounds[1] if not single else jnp.fmax(bounds[1], bounds[2])
+            inverse_norm = jnp.where(certified, bound, jnp.inf)
         else:
             inverse_norm = jnp.full((), jnp.nan, jnp.finfo(problem.dtype).dtype)
-        return RawSolve(rho=rho, result=result, num_steps=steps, inverse_norm=inverse_norm)
+        return RawSolve(rho=rho, result=result, num_steps=steps[0], inverse_norm=inverse_norm)
 
     def _working_problem(self, problem: DeflatedProblem):
         """The problem in the basis where the preconditioner is applied, P, and the rotation U
         (:meth:`AbstractPreconditioner.prepare`; for ``"hermitian"`` on a dense Lindbladian the
         whole solve runs in the eigenbasis of H)."""
         name = self.preconditioner or problem.lindbladian.default_preconditioner()
+        # L's coefficients computed once per solve, not at every application (`prepared`)
+        problem = type(problem)(problem.lindbladian.prepared(), problem.scale)
         return as_preconditioner(name).prepare(problem, self.shift)
 
-    def _inverse_norm_bound(self, problem, precond) -> jax.Array:
-        """Lower bound on ‖A⁻¹‖ from one solve with a pseudo-random unit right-hand side v.
 
-        Any iterate w, converged or not, gives A w = v − r and so ‖A⁻¹‖ ≥ ‖w‖/(‖v‖ + ‖r‖). A
-        singular A leaves ‖r‖ ≥ |⟨u, v⟩| with u its left null vector, about 1/√P for a random v
-        in P dimensions (P unknowns; P = n² for a dense ρ): a residual above 1e-4/√P cannot
-        certify uniqueness and returns inf (reported as non-unique); the chance that a singular
-        A slips under it is about 1e-4. The solve only has to reach that residual, so it runs
-        with a looser tolerance than the main one. v has no padding component. In single
-        precision one more solve (a step of inverse iteration) sharpens the bound.
-        """
-        root = math.sqrt(problem.size)
-        solver = self._linear_solver(problem, rtol=1e-5 / root)
-        stopped_problem = jax.lax.stop_gradient(problem)
-        stopped = _preconditioned_operator(stopped_problem, precond)
+@eqx.filter_custom_jvp
+def _implicit_delta(r, work, precond, *, solver):
+    """A⁻¹r for r = sg(Ax) − Ax, 0 in value (0·r: NaN where r is not finite), whose derivative
+    is the implicit one, A⁻¹ṙ = A⁻¹(−Ȧx) (``qdiss._adjoint``), by ``lax.custom_linear_solve``
+    with Krylov's preconditioned GMRES (reverse mode: its transposed solve).
 
-        def inverse_step(v):
-            """w ≈ A⁻¹v and ‖w‖/(‖v‖ + ‖r‖), a lower bound on ‖A⁻¹‖ for any iterate w."""
-            check = lx.linear_solve(stopped, _pack(problem, v), solver, throw=False)
-            w = precond.apply_inverse(_unpack(problem, check.value))
-            r_norm = jnp.linalg.norm(v - stopped_problem.mv(w))
-            return w, r_norm, jnp.linalg.norm(w) / (jnp.linalg.norm(v) + r_norm)
+    A custom JVP rather than ``attach_implicit_derivative`` (which returns x + A⁻¹r and so runs
+    a solve of the zero right-hand side in the primal program too): here GMRES is in the
+    derivative only, one copy of the solver less to compile. ``work`` (the deflated problem)
+    and ``precond`` are arguments, not closures, so that the rule sees their primal values."""
+    del work, precond, solver
+    return r * 0
 
-        v = problem.random_vector(4321)
-        w, r_norm, bound = inverse_step(v)
-        certified = (r_norm <= 1e-4 / root) & jnp.isfinite(bound)
-        if float(jnp.finfo(problem.dtype).eps) > 1e-10:
-            # Single precision: a random v has only ~1/√P of its weight on the slowest mode, so
-            # ‖A⁻¹v‖ can be ~√P times too small, enough to pass an ill-conditioned problem
-            # (benchmarks/fails_safely.py). One step of inverse iteration from w/‖w‖, already
-            # dominated by that mode, closes the gap.
-            w_norm = jnp.linalg.norm(w)
-            start = w / jnp.where(w_norm > 0, w_norm, 1).astype(w.dtype)
-            bound = jnp.fmax(bound, inverse_step(start)[2])
-        return jnp.where(certified, bound, jnp.inf)
+
+@_implicit_delta.def_jvp
+def _implicit_delta_jvp(primals, tangents, *, solver):
+    r, work, precond = primals
+    r_dot = tangents[0]
+    out = _implicit_delta(r, work, precond, solver=solver)
+    if r_dot is None:
+        return out, jnp.zeros_like(r)
+    stopped = jax.lax.stop_gradient(work)
+    rtol = solver._rtol(work.dtype)
+
+    def preconditioned(y):  # y ↦ A(P⁻¹ y) on the unknowns
+        return _pack(stopped, stopped.mv(precond.apply_inverse(_unpack(stopped, y))))
+
+    def checked(step):
+        def run(_, rhs):
+            y, result = step(rhs)
+            ok = (result == RESULTS.successful) & jnp.all(jnp.isfinite(rhs))
+            return jnp.where(ok, y, jnp.full_like(y, jnp.nan))
+
+        return run
+
+    def solve(v):  # A⁻¹ v = P⁻¹ (A P⁻¹)⁻¹ v
+        b = _pack(stopped, v)
+        y, result, _, _ = solver._gmres(preconditioned, b, jnp.zeros_like(b), rtol)
+        return precond.apply_inverse(_unpack(stopped, y)), result
+
+    def transpose_solve(v):  # A⁻ᵀ v = (A P⁻¹)⁻ᵀ P⁻ᵀ v: a plain transpose, not a conjugate one
+        (w,) = jax.linear_transpose(precond.apply_inverse, v)(v)
+        b = _pack(stopped, w)
+        transposed = jax.linear_transpose(preconditioned, b)
+        y, result, _, _ = solver._gmres(lambda u: transposed(u)[0], b, jnp.zeros_like(b), rtol)
+        return _unpack(stopped, y), result
+
+    tangent = jax.lax.custom_linear_solve(work.mv, r_dot, checked(solve), checked(transpose_solve))
+    return out, tangent
 
 
 def _packed(problem: DeflatedProblem) -> bool:
@@ -212,17 +287,3 @@ def _pack(problem: DeflatedProblem, x):
 
 def _unpack(problem: DeflatedProblem, v):
     return problem.from_physical(v) if _packed(problem) else v
-
-
-def _preconditioned_operator(problem: DeflatedProblem, precond):
-    """y ↦ A(P⁻¹ y) as a lineax operator (on the unknowns only, for a state with padding: A and
-    P⁻¹ map zero padding to zero padding)."""
-    if _packed(problem):
-        structure = jax.ShapeDtypeStruct((problem.size,), problem.dtype)
-
-        def mv(y):
-            return problem.to_physical(problem.mv(precond.apply_inverse(problem.from_physical(y))))
-
-        return lx.FunctionLinearOperator(mv, structure)
-    structure = jax.ShapeDtypeStruct(problem.state_shape, problem.dtype)
-    return lx.FunctionLinearOperator(lambda y: problem.mv(precond.apply_inverse(y)), structure)

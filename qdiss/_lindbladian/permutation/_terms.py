@@ -111,28 +111,43 @@ def _apply_terms(terms: list[_Term], x: Array) -> Array:
 
 
 class _Tables(NamedTuple):
-    """Static NumPy tables of the layout (float64, (B, 1), (1, D) or (B, D))."""
+    """Tables of the layout: j (B, 1), m (1, D) and valid (B, D)."""
 
-    j: np.ndarray
-    m: np.ndarray
-    valid: np.ndarray
+    j: Array
+    m: Array
+    valid: Array
 
 
-def _tables(num_spins: int) -> _Tables:
-    return _Tables(
-        _dicke.block_j(num_spins)[:, None],
-        _dicke.m_values(num_spins)[None, :],
-        _dicke.valid_mask(num_spins),
-    )
+def _tables(num_spins: int, xp=np) -> _Tables:
+    """The layout tables as NumPy arrays (float64; ``xp=np``), or computed inside the traced
+    program from ``iota`` (``xp=jnp``; float64 under x64): j_b = N/2 − b, m_p = N/2 − p,
+    valid = |m_p| ≤ j_b. Never (B, D) constants in the program: XLA does not constant-fold
+    ``iota``, so the tables stay a few instructions at any N."""
+    if xp is np:
+        return _Tables(
+            _dicke.block_j(num_spins)[:, None],
+            _dicke.m_values(num_spins)[None, :],
+            _dicke.valid_mask(num_spins),
+        )
+    real = jnp.zeros(()).dtype
+    b = jax.lax.broadcasted_iota(real, (_dicke.num_blocks(num_spins), 1), 0)
+    p = jax.lax.broadcasted_iota(real, (1, num_spins + 1), 1)
+    j, m = num_spins / 2 - b, num_spins / 2 - p
+    return _Tables(j, m, jnp.abs(m) <= j + 1e-9)
+
+
+def _ladder(j, m, xp):
+    """a₊(j, m) = √(j(j+1) − m(m+1)) (``_dicke.ladder``) for arrays of ``xp``."""
+    return xp.sqrt(xp.maximum(j * (j + 1) - m * (m + 1), 0.0))
 
 
 def spin_bands(num_spins: int, dtype, xp=jnp):
     """Bands of J₊, J₋, J_z in every block (zero outside the blocks): J₊[p, p+1], J₋[p, p−1] and
     J_z[p, p] as ``{offset: (B, D) array}`` of ``xp`` (``jnp`` or ``np``) and ``dtype``."""
-    t = _tables(num_spins)
-    valid = t.valid
-    up = _dicke.ladder(t.j, t.m - 1) * valid * _np_shift(valid, (0, 1))
-    down = _dicke.ladder(t.j, t.m) * valid * _np_shift(valid, (0, -1))
+    t = _tables(num_spins, xp)
+    valid = t.valid.astype(t.j.dtype)
+    up = _ladder(t.j, t.m - 1, xp) * valid * _shift(valid, (0, 1))
+    down = _ladder(t.j, t.m, xp) * valid * _shift(valid, (0, -1))
     z = t.m * valid
     cast = lambda x: xp.asarray(x, dtype=dtype)  # noqa: E731
     return {1: cast(up)}, {-1: cast(down)}, {0: cast(z)}
@@ -146,34 +161,39 @@ def cartesian_bands(num_spins: int, dtype, xp=jnp) -> list[dict[int, Array]]:
     return [jx, jy, jz]
 
 
-def _local_recycling_factors(num_spins: int) -> dict[str, list[tuple[tuple[int, int], np.ndarray]]]:
+def _local_recycling_factors(
+    num_spins: int, xp=np
+) -> dict[str, list[tuple[tuple[int, int], Array]]]:
     """For σ⁻, σ⁺, σᶻ: [((Δj, δm), u)] with u = √c(j)·a(j, M) on the *source* grid, so that the
-    recycled element is u[src p] u[src q] X[src]; Δj the change of j, δm the change of m."""
-    t = _tables(num_spins)
+    recycled element is u[src p] u[src q] X[src]; Δj the change of j, δm the change of m.
+    Arrays of ``xp`` (computed in the program for ``jnp``: :func:`_tables`)."""
+    t = _tables(num_spins, xp)
     j, m, valid = t.j, t.m, t.valid
     half = num_spins / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c_same = np.where(j > 0, (half + 1) / (2 * j * (j + 1)), 0.0)
-        c_down = np.where(j > 0, (half + j + 1) / (2 * j * (2 * j + 1)), 0.0)
+    positive = j > 0
+    safe_j = xp.where(positive, j, 1.0)  # c(j) at j = 0 is 0, not 0/0
+    c_same = xp.where(positive, (half + 1) / (2 * safe_j * (safe_j + 1)), 0.0)
+    c_down = xp.where(positive, (half + safe_j + 1) / (2 * safe_j * (2 * safe_j + 1)), 0.0)
     c_up = (half - j) / (2 * (j + 1) * (2 * j + 1))
-    sq = lambda x: np.sqrt(np.maximum(x, 0.0))  # noqa: E731
+    sq = lambda x: xp.sqrt(xp.maximum(x, 0.0))  # noqa: E731
     out = {
         "emission": [
-            ((0, -1), np.sqrt(c_same) * sq((j + m) * (j - m + 1))),
-            ((-1, -1), np.sqrt(c_down) * sq((j + m) * (j + m - 1))),
-            ((1, -1), np.sqrt(c_up) * sq((j - m + 1) * (j - m + 2))),
+            ((0, -1), xp.sqrt(c_same) * sq((j + m) * (j - m + 1))),
+            ((-1, -1), xp.sqrt(c_down) * sq((j + m) * (j + m - 1))),
+            ((1, -1), xp.sqrt(c_up) * sq((j - m + 1) * (j - m + 2))),
         ],
         "pumping": [
-            ((0, 1), np.sqrt(c_same) * sq((j - m) * (j + m + 1))),
-            ((-1, 1), np.sqrt(c_down) * sq((j - m) * (j - m - 1))),
-            ((1, 1), np.sqrt(c_up) * sq((j + m + 1) * (j + m + 2))),
+            ((0, 1), xp.sqrt(c_same) * sq((j - m) * (j + m + 1))),
+            ((-1, 1), xp.sqrt(c_down) * sq((j - m) * (j - m - 1))),
+            ((1, 1), xp.sqrt(c_up) * sq((j + m + 1) * (j + m + 2))),
         ],
         "dephasing": [
-            ((0, 0), np.sqrt(4 * c_same) * m),
-            ((-1, 0), np.sqrt(4 * c_down) * sq(j**2 - m**2)),
-            ((1, 0), np.sqrt(4 * c_up) * sq((j + 1) ** 2 - m**2)),
+            ((0, 0), xp.sqrt(4 * c_same) * m),
+            ((-1, 0), xp.sqrt(4 * c_down) * sq(j**2 - m**2)),
+            ((1, 0), xp.sqrt(4 * c_up) * sq((j + 1) ** 2 - m**2)),
         ],
     }
+    valid = valid.astype(j.dtype)
     return {k: [(s, u * valid) for s, u in v] for k, v in out.items()}
 
 

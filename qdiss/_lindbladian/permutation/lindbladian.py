@@ -50,8 +50,10 @@ with the ``"sweep"`` preconditioner (``preconditioner.py``: exact for the m − 
 preserving part of L, O(N³) per application; ≈ 20–30 GMRES iterations for the XYZ model at
 N = 10 … 100), and ``Evolve``. ``Auto`` picks Krylov (the fastest at every N measured). Figures
 (benchmarks/large_n.py, recorded in benchmarks/README.md): N = 100 (1.8·10⁵ unknowns) steady
-state 2.8 s, steady state plus gradient of ξ²_R 7–9 s warm on 2 loaded CPU cores, after 18–70 s
-of compilation.
+state 2.8 s, steady state plus gradient of ξ²_R 7–9 s warm on 2 loaded CPU cores. Compilation
+(benchmarks/compile_time.py) takes the same ~11 CPU seconds at every N ≥ 10: the layout tables
+are computed inside the program (``_terms._tables``, ``BlockSpace``), never embedded as
+constants, and the terms are built once per program (:meth:`prepared`).
 """
 
 from __future__ import annotations
@@ -73,8 +75,8 @@ from ._terms import (
     _band_combination,
     _band_product,
     _local_recycling_factors,
-    _np_shift,
     _recycling_shift,
+    _shift,
     _tables,
     _Term,
     cartesian_bands,
@@ -124,6 +126,7 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
     collective_pumping: Float[Array, ""]
     collective_dephasing: Float[Array, ""]
     num_spins: int = eqx.field(static=True)
+    prepared_terms: tuple[_Term, ...] | None
 
     def __init__(
         self,
@@ -186,6 +189,7 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
                     raise ValueError(f"`{name}` must be a non-negative rate; got {float(x)}.")
         for name, x in arrays.items():
             setattr(self, name, x)
+        self.prepared_terms = None
 
     # -- sizes and layout -------------------------------------------------------------------
 
@@ -249,10 +253,10 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
 
         K = Γ↓(j(j+1) − m² + m) + Γ↑(j(j+1) − m² − m) + Γ_φ m² + γ↓(N/2 + m) + γ↑(N/2 − m) + γ_φ N.
         """
-        t = _tables(self.num_spins)
+        t = _tables(self.num_spins, xp)
         rate = lambda name: xp.asarray(getattr(self, name))  # noqa: E731
         real = rate("emission").dtype
-        j, m = xp.asarray(t.j, dtype=real), xp.asarray(t.m, dtype=real)
+        j, m = t.j.astype(real), t.m.astype(real)
         half = self.num_spins / 2
         k = (
             rate("collective_emission") * (j * (j + 1) - m * m + m)
@@ -262,14 +266,25 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
             + rate("pumping") * (half - m)
             + rate("dephasing") * self.num_spins
         )
-        return xp.where(xp.asarray(t.valid), k, xp.zeros((), real))
+        return xp.where(t.valid, k, xp.zeros((), real))
+
+    def prepared(self) -> PermutationInvariantLindbladian:
+        """This Lindbladian with its elementary terms computed once (``prepared_terms``, arrays
+        derived from the couplings and rates, so gradients flow through them): each :meth:`mv`
+        is then only the weighted shifts, not the band products and Dicke tables as well."""
+        if self.prepared_terms is not None:
+            return self
+        terms = tuple(self.terms())
+        return eqx.tree_at(lambda x: x.prepared_terms, self, terms, is_leaf=lambda x: x is None)
 
     def terms(self, xp=jnp) -> list[_Term]:
         """L as a list of elementary terms (module docstring); arrays of ``xp``."""
-        t = _tables(self.num_spins)
+        if xp is jnp and self.prepared_terms is not None:
+            return list(self.prepared_terms)
+        t = _tables(self.num_spins, xp)
         h = self.hamiltonian_bands(xp)
         dtype = h[0].dtype
-        valid = xp.asarray(t.valid, dtype=dtype)
+        valid = t.valid.astype(dtype)
         cast = lambda name: xp.asarray(getattr(self, name)).astype(dtype)  # noqa: E731
         heff = dict(h)
         heff[0] = heff[0] - 0.5j * self.loss_diagonal(xp).astype(dtype)
@@ -287,10 +302,10 @@ class PermutationInvariantLindbladian(AbstractLindbladian):
         # Γ↑ J₊ρJ₋: J₊[p, p+1] ρ[p+1, q+1] J₋[q+1, q]
         terms.append(_Term((0, 1, 1), cast("collective_pumping") * jp[1], jp[1]))
         terms.append(_Term((0, 0, 0), cast("collective_dephasing") * jz[0], jz[0]))
-        for name, factors in _local_recycling_factors(self.num_spins).items():
+        for name, factors in _local_recycling_factors(self.num_spins, xp).items():
             for (dj, dm), u in factors:
                 shift = _recycling_shift(dj, dm)
-                target = xp.asarray(_np_shift(u, shift[:2]) * t.valid, dtype=dtype)
+                target = (_shift(u, shift[:2]) * t.valid.astype(u.dtype)).astype(dtype)
                 terms.append(_Term(shift, cast(name) * target, target))
         return terms
 

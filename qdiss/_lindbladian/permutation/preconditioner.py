@@ -58,8 +58,9 @@ class SweepPreconditioner(eqx.Module):
 
     The sweeps work in the layout ``(D_p, D_q, B)``. Two switches (``lax.cond``, so both
     branches run under ``vmap``, where they cost little extra) skip work that would change
-    nothing: the tridiagonal solves when T = 0 (no local dephasing: D + T is diagonal) and the
-    backward sweep when Up = 0 (no pumping: the forward sweep is then exact).
+    nothing: the tridiagonal solves when T = 0 (no local dephasing: D + T is diagonal; a switch
+    inside the row step, so that each sweep appears once in the program) and the backward sweep
+    when Up = 0 (no pumping: the forward sweep is then exact).
     """
 
     diagonal: Array  # D − σ, and s on padding: (D_p, D_q, B)
@@ -96,7 +97,7 @@ class SweepPreconditioner(eqx.Module):
                 upper.append(term)
             # anything else changes m − m' (the J_x, J_y parts of H): left out of L₀
         sigma = shift * jnp.maximum(jnp.max(lindbladian.loss_diagonal()), jnp.finfo(dtype).tiny)
-        padding = jnp.asarray(lindbladian.padding_mask())
+        padding = lindbladian.space.padding_array()
         scale = jax.lax.stop_gradient(padding_scale).astype(dtype)
         diagonal = jnp.where(padding, scale, diagonal - sigma.astype(dtype))
         below = jnp.where(padding, 0, below)
@@ -121,7 +122,7 @@ class SweepPreconditioner(eqx.Module):
             + _blocks(self.above) * _shift(x, (1, 0, 0))
         )
 
-    def _sweep(self, rhs: Array, terms: list[_Term], forward: bool, coupled: bool) -> Array:
+    def _sweep(self, rhs: Array, terms: list[_Term], forward: bool) -> Array:
         """Solve (D + T + R) x = rhs (sweep layout) for R = Lo (forward) or Up (backward) by a
         scan over rows: row p needs only the finished row p − 1 (Lo) or p + 1 (Up)."""
         step = -1 if forward else 1
@@ -133,34 +134,31 @@ class SweepPreconditioner(eqx.Module):
             for term, left, right in zip(terms, left_rows, rights, strict=True):
                 # X[b + δb, p ∓ 1, q ∓ 1] is previous[q ∓ 1, b + δb]
                 r = r - left[None, :] * _shift(previous, (step, term.shift[0])) * right
-            if coupled:
-                x = self._solve_tridiagonal(r, index)
-            else:
-                x = r / self.diagonal[index]
+            x = jax.lax.cond(
+                self.coupled,
+                lambda r: self._solve_tridiagonal(r, index),
+                lambda r: r / self.diagonal[index],
+                r,
+            )
             return x, x
 
         rows = (rhs, jnp.arange(rhs.shape[0]), lefts)
         _, xs = jax.lax.scan(body, jnp.zeros_like(rhs[0]), rows, reverse=not forward)
         return xs
 
-    def _symmetric_gauss_seidel(self, y: Array, coupled: bool) -> Array:
-        half = self._sweep(y, self.lower, forward=True, coupled=coupled)
+    def _symmetric_gauss_seidel(self, y: Array) -> Array:
+        half = self._sweep(y, self.lower, forward=True)
 
         def backward(half):
             rhs = y - _rows(_apply_terms(self.lower, _blocks(half))) if self.lower else y
-            return self._sweep(rhs, self.upper, forward=False, coupled=coupled)
+            return self._sweep(rhs, self.upper, forward=False)
 
         return jax.lax.cond(self.pumped, backward, lambda half: half, half)
 
     def apply_inverse(self, y: Array) -> Array:
-        """P⁻¹ y by the forward and backward sweeps."""
-        x = jax.lax.cond(
-            self.coupled,
-            lambda y: self._symmetric_gauss_seidel(y, True),
-            lambda y: self._symmetric_gauss_seidel(y, False),
-            _rows(y),
-        )
-        return _blocks(x)
+        """P⁻¹ y by the forward and backward sweeps (each written once in the program: the
+        switch between the tridiagonal solve and a division is made row by row)."""
+        return _blocks(self._symmetric_gauss_seidel(_rows(y)))
 
     def apply(self, x: Array) -> Array:
         """P x = (D + T + Lo)(D + T)⁻¹(D + T + Up) x (for warm starts)."""
