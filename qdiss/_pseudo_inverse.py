@@ -55,7 +55,7 @@ from ._adjoint import poison_derivative
 from ._lindbladian import AbstractLindbladian
 from ._operator import DeflatedProblem
 from ._solution import RESULTS
-from ._solver._gmres import RestartedGMRES
+from ._solver._gmres import RestartedGMRES, gmres_rtol
 from ._solver._preconditioner import DiagonalBasisPreconditioner
 
 __all__ = [
@@ -236,10 +236,8 @@ class KrylovResolvent(AbstractResolventSolver):
     evolve_atol: float | None = None
 
     def _gmres(self, dtype) -> RestartedGMRES:
-        eps = float(jnp.finfo(dtype).eps)
-        rtol = self.rtol if self.rtol is not None else (1e-12 if eps < 1e-10 else 1e-6)
         return RestartedGMRES(
-            rtol=rtol,
+            rtol=gmres_rtol(dtype, self.rtol),
             atol=0.0,
             max_steps=self.max_steps,
             restart=self.restart,

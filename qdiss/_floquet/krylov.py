@@ -13,7 +13,7 @@ import lineax as lx
 from jaxtyping import Array
 
 from .._solution import RESULTS
-from .._solver._gmres import RestartedGMRES
+from .._solver._gmres import RestartedGMRES, gmres_rtol
 from .._solver._preconditioner import DiagonalBasisPreconditioner
 from ._abstract import AbstractFloquetSolver
 from ._system import FourierSystem
@@ -46,10 +46,8 @@ class FloquetKrylov(AbstractFloquetSolver):
     condition_rounds: int = 1
 
     def _gmres(self, dtype) -> RestartedGMRES:
-        eps = float(jnp.finfo(dtype).eps)
-        rtol = self.rtol if self.rtol is not None else (1e-12 if eps < 1e-10 else 1e-6)
         return RestartedGMRES(
-            rtol=rtol,
+            rtol=gmres_rtol(dtype, self.rtol),
             atol=0.0,
             max_steps=self.max_steps,
             restart=self.restart,

@@ -168,6 +168,13 @@ def gmres_loop(matvec, b, y0, tol, restart: int, max_steps: int, stagnation_iter
     return y, r_norm, cycles, stall, steps
 
 
+def gmres_rtol(dtype, rtol: float | None = None) -> float:
+    """A GMRES tolerance: ``rtol`` if given, else 1e-12 in double and 1e-6 in single precision."""
+    if rtol is not None:
+        return rtol
+    return 1e-12 if float(jnp.finfo(dtype).eps) < 1e-10 else 1e-6
+
+
 class RestartedGMRES(lx.AbstractLinearSolver):
     """Restarted GMRES on a square operator with one array as input and output (module
     docstring). ``num_steps`` in the stats counts Arnoldi steps (matrix–vector products, without

@@ -12,7 +12,7 @@ import lineax as lx
 from .._operator import DeflatedProblem
 from .._solution import RESULTS
 from ._abstract import AbstractSteadyStateSolver, RawSolve
-from ._gmres import RestartedGMRES, gmres_loop
+from ._gmres import RestartedGMRES, gmres_loop, gmres_rtol
 from ._normalised import NormalisedSolver
 from ._preconditioner import ALIASES, AbstractPreconditioner, as_preconditioner
 
@@ -111,11 +111,8 @@ class Krylov(AbstractSteadyStateSolver):
         representation: it stops inside a cycle, orthogonalises only against the vectors built
         so far and calls no LAPACK kernel (its small triangular solve is plain XLA), so a
         ``vmap`` of Krylov solves never runs batched LAPACK calls."""
-        eps = float(jnp.finfo(problem.dtype).eps)
-        default = self.rtol if self.rtol is not None else (1e-12 if eps < 1e-10 else 1e-6)
-        rtol = default if rtol is None else max(rtol, default)
         inner = RestartedGMRES(
-            rtol=rtol,
+            rtol=self._rtol(problem.dtype, rtol),
             atol=0.0,
             max_steps=self.max_steps,
             restart=self.restart,
@@ -126,8 +123,7 @@ class Krylov(AbstractSteadyStateSolver):
     def _rtol(self, dtype, rtol: float | None = None) -> float:
         """The GMRES tolerance: ``self.rtol`` (default 1e-12 in float64, 1e-6 in float32), or
         the looser ``rtol`` asked for."""
-        eps = float(jnp.finfo(dtype).eps)
-        default = self.rtol if self.rtol is not None else (1e-12 if eps < 1e-10 else 1e-6)
+        default = gmres_rtol(dtype, self.rtol)
         return default if rtol is None else max(rtol, default)
 
     def _gmres(self, matvec, b, y0, rtol):
