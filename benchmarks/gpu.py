@@ -7,8 +7,9 @@
 Sections (``--sections``; each prints JSON lines with ``"section"``, a table follows at the end):
 
 1. ``contract``: a small ``-k`` subset of the solver contract (tests/test_contract.py and
-   tests/test_representation_contract.py) run by pytest twice, in float64 and in float32
-   (``QDISS_TEST_X64=0``, tests/conftest.py); passed / failed counts and the failing names. The
+   tests/test_representation_contract.py: ``CONTRACT_K``, 26 of their 145 tests) run by pytest
+   twice side by side, in float64 and in float32 (``QDISS_TEST_X64=0``, tests/conftest.py);
+   passed / failed counts and the failing names. The
    tolerances of those tests are float64 ones, so float32 failures measure how far single precision
    is from them, not a bug by themselves.
 2. ``batch``: ``vmap`` of ``--batch`` (256) steady states of the driven Kerr oscillator
@@ -56,7 +57,7 @@ sys.path.insert(0, HERE)
 
 SECTIONS = ("contract", "batch", "pi", "two_mode", "bandwidth")
 # shares of --budget per section (the whole run ≤ 8 minutes with the default --budget 440)
-SECTION_SHARES = {"contract": 0.22, "batch": 0.26, "pi": 0.2, "two_mode": 0.2, "bandwidth": 0.12}
+SECTION_SHARES = {"contract": 0.24, "batch": 0.26, "pi": 0.19, "two_mode": 0.19, "bandwidth": 0.12}
 
 # Peak HBM bandwidth (bytes/s) by a substring of the device kind, most specific first:
 # H100 SXM5 3.35 TB/s, H100 PCIe 2.0 TB/s, H100 NVL 3.9 TB/s, H200 4.8 TB/s (NVIDIA data sheets).
@@ -403,11 +404,8 @@ def parse_pytest_summary(text: str) -> dict:
     return {**counts, "failing": failing[:20]}
 
 
-def contract_rows(dtype: str, smoke: bool, timeout: float | None) -> list[dict]:
-    env = dict(os.environ, QDISS_TEST_X64="1" if dtype == "float64" else "0")
-    if smoke:
-        env["JAX_PLATFORMS"] = "cpu"
-    cmd = [
+def _contract_command(smoke: bool) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "pytest",
@@ -421,30 +419,53 @@ def contract_rows(dtype: str, smoke: bool, timeout: float | None) -> list[dict]:
         "-k",
         CONTRACT_K_SMOKE if smoke else CONTRACT_K,
     ]
+
+
+def contract_rows(dtypes, smoke: bool, timeout: float | None) -> list[dict]:
+    """The contract subset under pytest once per dtype, the runs side by side (each its own
+    process; on a GPU without preallocation, so that they share its memory)."""
+    procs = {}
     t0 = time.perf_counter()
-    rec = {"section": "contract", "dtype": dtype}
-    try:
-        proc = subprocess.run(
-            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    for dtype in dtypes:
+        env = dict(os.environ, QDISS_TEST_X64="1" if dtype == "float64" else "0")
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+        if smoke:
+            env["JAX_PLATFORMS"] = "cpu"
+        procs[dtype] = subprocess.Popen(
+            _contract_command(smoke),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-    except subprocess.TimeoutExpired as e:
-        partial = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return [
-            {
-                **rec,
-                "status": "timeout",
-                "note": f"no result within {timeout:g} s",
-                "passed_so_far": partial.count("."),
-            }
-        ]
-    counts = parse_pytest_summary(proc.stdout)
-    ran = counts["passed"] + counts["failed"] + counts["errors"]
-    status = "ok" if ran and not counts["failed"] and not counts["errors"] else "failed"
-    if not ran:
-        status = "error"
-        tail = (proc.stdout + proc.stderr).strip().splitlines() or ["?"]
-        rec["note"] = " | ".join(tail[-3:])[:400]
-    return [{**rec, "status": status, **counts, "wall_s": time.perf_counter() - t0}]
+    rows = []
+    for dtype, proc in procs.items():
+        rec = {"section": "contract", "dtype": dtype}
+        left = None if timeout is None else max(timeout - (time.perf_counter() - t0), 0.1)
+        try:
+            stdout, stderr = proc.communicate(timeout=left)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, _ = proc.communicate()
+            rows.append(
+                {
+                    **rec,
+                    "status": "timeout",
+                    "note": f"no result within {timeout:g} s",
+                    "progress": stdout.splitlines()[0][:80] if stdout else "",
+                }
+            )
+            continue
+        counts = parse_pytest_summary(stdout)
+        ran = counts["passed"] + counts["failed"] + counts["errors"]
+        status = "ok" if ran and not counts["failed"] and not counts["errors"] else "failed"
+        if not ran:
+            status = "error"
+            tail = (stdout + stderr).strip().splitlines() or ["?"]
+            rec["note"] = " | ".join(tail[-3:])[:400]
+        rows.append({**rec, "status": status, **counts, "wall_s": time.perf_counter() - t0})
+    return rows
 
 
 # --- driver --------------------------------------------------------------------------------------
@@ -527,13 +548,9 @@ def run(args) -> list[dict]:
             budget = min(args.budget * SECTION_SHARES[section], max(left, 1.0))
             section_end = time.perf_counter() + budget
             if section == "contract":
-                for dtype in ("float64", "float32"):
-                    remaining = section_end - time.perf_counter()
-                    # float64 gets half of the section, float32 what is left
-                    share = remaining / (2 if dtype == "float64" else 1)
-                    timeout = None if args.in_process else max(share, 1.0)
-                    for rec in contract_rows(dtype, args.smoke, timeout):
-                        emit(rec)
+                timeout = None if args.in_process else budget
+                for rec in contract_rows(("float64", "float32"), args.smoke, timeout):
+                    emit(rec)
                 continue
             plan = list(_measurements(section, sizes, tmp))
             for i, (labels, name, kwargs, platform) in enumerate(plan):

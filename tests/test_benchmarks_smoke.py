@@ -112,5 +112,9 @@ def test_a_measurement_out_of_time_gives_a_timeout_row(gpu):
 
 
 def test_contract_section_runs_pytest_and_counts(gpu):
-    (row,) = gpu.contract_rows("float64", smoke=True, timeout=None)
-    assert row["status"] == "ok" and row["passed"] == 1 and row["failed"] == 0
+    f64, f32 = gpu.contract_rows(("float64", "float32"), smoke=True, timeout=None)
+    assert (f64["dtype"], f64["status"], f64["passed"], f64["failed"]) == ("float64", "ok", 1, 0)
+    # QDISS_TEST_X64=0 really runs single precision: the float64 tolerance of the test fails
+    assert (f32["dtype"], f32["passed"] + f32["failed"]) == ("float32", 1)
+    name = "tests/test_contract.py::test_matches_null_space_reference[3-1-0-dense]"
+    assert f32["failing"] == [name]
