@@ -118,3 +118,23 @@ def test_contract_section_runs_pytest_and_counts(gpu):
     assert (f32["dtype"], f32["passed"] + f32["failed"]) == ("float32", 1)
     name = "tests/test_contract.py::test_matches_null_space_reference[3-1-0-dense]"
     assert f32["failing"] == [name]
+
+
+def test_spectra_script_rows_agree_with_qutip(tmp_path):
+    """benchmarks/spectra.py's worker on its smallest row (the Mollow triplet), qdiss and QuTiP
+    each saving S(ω); and its plan (no FloquetLU above n = 10)."""
+    path = os.path.join(BENCH, "spectra.py")
+    spec = importlib.util.spec_from_file_location("spectra_bench", path)
+    spectra = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(spectra)
+    rows = {}
+    for method in ("qutip", "DenseResolvent"):
+        path = str(tmp_path / f"{method}.npy")
+        rows[method] = spectra.worker("spectrum", "mollow", method, 1, path)
+        assert rows[method]["status"] == "successful" and rows[method]["peak_rss_mb"] > 0
+    assert "compile_s" in rows["DenseResolvent"] and "compile_s" not in rows["qutip"]
+    ours, ref = (np.load(tmp_path / f"{m}.npy") for m in ("DenseResolvent", "qutip"))
+    assert ours.shape == (481,) and np.max(np.abs(ours - ref)) < 1e-10
+    plan = list(spectra.plan(["periodic"]))
+    assert ("periodic", "kerr-10", "FloquetLU") in plan
+    assert ("periodic", "kerr-30", "FloquetLU") not in plan
