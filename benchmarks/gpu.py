@@ -29,7 +29,7 @@ Sections (``--sections``; each prints JSON lines with ``"section"``, a table fol
    program ("bytes accessed"), plus the Gram–Schmidt and restart traffic of ``_gmres.py``'s
    algorithm counted explicitly in state vectors. Two rows: the operator application alone (its
    XLA bytes / its warm time) and the whole step (bytes per step / (warm solve time / Arnoldi
-   steps)).
+   steps); the solve's setup is in that time, so the step's figure is a lower bound).
 
 Every section has a time budget (``--budget`` for the whole run, split by ``SECTION_SHARES``); a
 measurement that runs out of time prints a row with ``"status": "timeout"`` and the run goes on.
@@ -530,6 +530,12 @@ def run(args) -> list[dict]:
     sizes = json.loads(json.dumps(sizes))  # a copy
     if args.batch is not None:
         sizes["batch"]["batch"] = args.batch
+    for item in args.set or []:  # e.g. pi.N=100, two_mode.cutoff=32
+        key, value = item.split("=", 1)
+        section, field = key.split(".", 1)
+        if section not in sizes or field not in sizes[section]:
+            raise SystemExit(f"--set {item}: no size {key!r}; sizes are {sizes}")
+        sizes[section][field] = json.loads(value)
     start = time.perf_counter()
     records: list[dict] = []
 
@@ -679,6 +685,12 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=SECTIONS)
     ap.add_argument("--budget", type=float, default=440.0, help="seconds for the whole run")
     ap.add_argument("--batch", type=int, default=None, help="override the batch size")
+    ap.add_argument(
+        "--set",
+        nargs="+",
+        metavar="SECTION.FIELD=VALUE",
+        help="override a size, e.g. pi.N=100 two_mode.cutoff=32 bandwidth.N=200",
+    )
     ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None, help="also write the JSON lines here")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
