@@ -126,6 +126,17 @@ ALIASES: dict[str, AbstractPreconditioner] = {
 }
 
 
+def _register_incomplete_lu() -> None:
+    """``"ilu"``: :class:`qdiss._solver._ilu.IncompleteLU` (its own file, which imports this
+    one, so registered once both exist)."""
+    from ._ilu import IncompleteLU
+
+    ALIASES["ilu"] = IncompleteLU()
+
+
+_register_incomplete_lu()
+
+
 def as_preconditioner(x: str | AbstractPreconditioner) -> AbstractPreconditioner:
     """A preconditioner object from a name in :data:`ALIASES` or an object."""
     if isinstance(x, AbstractPreconditioner):
