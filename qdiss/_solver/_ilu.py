@@ -37,7 +37,7 @@ import numpy as np
 from jaxtyping import Array
 from scipy.sparse.linalg import spilu
 
-from ._preconditioner import AbstractPreconditioner
+from ._abstract_preconditioner import AbstractPreconditioner
 from .sparse import _insert, _lookup, deflated_sparse_matrix
 
 __all__ = ["IncompleteLU", "IncompleteLUPreconditioner"]
