@@ -35,6 +35,7 @@ from .. import _linalg
 from .._lindbladian import AbstractLindbladian
 from ._abstract_preconditioner import AbstractPreconditioner
 from ._ilu import IncompleteLU
+from ._phase_covariant import PhaseCovariant
 
 __all__ = [
     "AbstractPreconditioner",
@@ -105,6 +106,8 @@ ALIASES: dict[str, AbstractPreconditioner] = {
     "hermitian+sweep": Product((EigenbasisDiagonal("hermitian"), BlockSweep())),
     "heff+sweep": Product((EigenbasisDiagonal("heff"), BlockSweep())),
     "ilu": IncompleteLU(),
+    "phase": PhaseCovariant(),
+    "phase+hermitian": Product((PhaseCovariant(), EigenbasisDiagonal("hermitian"))),
 }
 
 

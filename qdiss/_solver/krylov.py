@@ -97,8 +97,8 @@ class Krylov(AbstractSteadyStateSolver):
         )
         if self.preconditioner is not None and not known:
             raise ValueError(
-                "`preconditioner` must be 'hermitian', 'heff' or 'ilu' (or, for a "
-                "permutation-invariant "
+                "`preconditioner` must be 'hermitian', 'heff', 'ilu', 'phase' or 'phase+hermitian' "
+                "(or, for a permutation-invariant "
                 "Lindbladian, 'sweep', 'hermitian+sweep' or 'heff+sweep'), or None for the "
                 f"default; got {self.preconditioner!r}."
             )
