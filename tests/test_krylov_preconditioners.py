@@ -138,6 +138,19 @@ def test_vmap_each_member_its_own_factors(name):
     np.testing.assert_allclose(np.asarray(batch), expected, rtol=1e-9)
 
 
+def test_ilu_threads_use_their_own_factors():
+    """Solves running in several threads at once, each with its own Lindbladian, each match
+    their own reference (the host cache is locked and every factorisation has a fresh handle)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    solve = jax.jit(lambda f: _occupation(f, ILU))
+    forces = [0.2, 0.9, 1.6, 0.2]
+    solve(jnp.asarray(0.0)).block_until_ready()  # compile once
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda f: float(solve(jnp.asarray(f))), forces))
+    np.testing.assert_allclose(got, [_reference_occupation(f) for f in forces], rtol=1e-9)
+
+
 @pytest.mark.parametrize("name", ["ilu", "phase+hermitian"])
 def test_float32(name):
     h, ls = thermal(10, 0.8)
