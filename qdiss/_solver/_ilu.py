@@ -81,7 +81,7 @@ class IncompleteLU(AbstractPreconditioner):
 class IncompleteLUPreconditioner(eqx.Module):
     """The built P of :class:`IncompleteLU` for one problem: ``apply_inverse(y)`` = P⁻¹y on
     states of ``problem.state_shape`` (P = s·I on padding entries, as A is), linear and
-    transposable (``lax.custom_linear_solve``, whose transpose solves with P⁻ᵀ = L̃⁻ᵀŨ⁻ᵀ... by
+    transposable (``lax.custom_linear_solve``, whose transpose solves with P⁻ᵀ = L̃⁻ᵀŨ⁻ᵀ by
     SuperLU's ``trans="T"``); ``apply(x)`` = A x (what P approximates, for warm starts)."""
 
     handle: Array  # int32 key of the host cache; -1: no factorisation (P = I)
