@@ -20,6 +20,8 @@ from ._solver._abstract import (
     RawSolve as RawSolve,
     estimate_inverse_norm as estimate_inverse_norm,
 )
+from ._solver._ilu import IncompleteLU as IncompleteLU
+from ._solver._phase_covariant import PhaseCovariant as PhaseCovariant
 from ._solver._preconditioner import (
     AbstractPreconditioner as AbstractPreconditioner,
     BlockSweep as BlockSweep,

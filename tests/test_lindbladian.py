@@ -156,5 +156,5 @@ def test_steady_state_rejects_bad_arguments():
         qdiss.steady_state(L, "direct")
     with pytest.raises(ValueError, match=r"`rho0` must have shape \(n, n\) = \(3, 3\)"):
         qdiss.steady_state(L, qdiss.Krylov(), rho0=np.eye(2))
-    with pytest.raises(ValueError, match="`preconditioner` must be 'hermitian' or 'heff'"):
-        qdiss.Krylov(preconditioner="ilu")
+    with pytest.raises(ValueError, match="`preconditioner` must be 'hermitian', 'heff', 'ilu'"):
+        qdiss.Krylov(preconditioner="jacobi")

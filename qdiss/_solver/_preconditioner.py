@@ -24,7 +24,6 @@ bases do not mix them with the blocks, and P = s·I on them, as the deflated ope
 
 from __future__ import annotations
 
-import abc
 from typing import Any, Literal
 
 import equinox as eqx
@@ -34,6 +33,9 @@ from jaxtyping import Array
 
 from .. import _linalg
 from .._lindbladian import AbstractLindbladian
+from ._abstract_preconditioner import AbstractPreconditioner
+from ._ilu import IncompleteLU
+from ._phase_covariant import PhaseCovariant
 
 __all__ = [
     "AbstractPreconditioner",
@@ -44,26 +46,6 @@ __all__ = [
     "as_preconditioner",
     "hermitian_diagonal",
 ]
-
-
-class AbstractPreconditioner(eqx.Module):
-    """A preconditioner of the deflated operator A, as a configuration object.
-
-    ``build(problem, shift)`` returns the built preconditioner for one problem: an object with
-    ``apply_inverse(y)`` (P⁻¹, what GMRES uses) and ``apply(x)`` (P, for warm starts), acting on
-    states of the problem's ``state_shape``. ``prepare`` may also change the basis the whole
-    solve runs in (see :class:`EigenbasisDiagonal`). σ = ``shift``·(largest decay rate) keeps P
-    nonsingular. No gradient flows through P.
-    """
-
-    @abc.abstractmethod
-    def build(self, problem, shift: float):
-        """P for ``problem`` (a ``DeflatedProblem``)."""
-
-    def prepare(self, problem, shift: float):
-        """(the problem in the basis the solve runs in, P built there, the rotation U with
-        ρ = Uρ'U†, or None): by default the problem as it is."""
-        return problem, self.build(problem, shift), None
 
 
 class EigenbasisDiagonal(AbstractPreconditioner):
@@ -123,6 +105,9 @@ ALIASES: dict[str, AbstractPreconditioner] = {
     "sweep": BlockSweep(),
     "hermitian+sweep": Product((EigenbasisDiagonal("hermitian"), BlockSweep())),
     "heff+sweep": Product((EigenbasisDiagonal("heff"), BlockSweep())),
+    "ilu": IncompleteLU(),
+    "phase": PhaseCovariant(),
+    "phase+hermitian": Product((PhaseCovariant(), EigenbasisDiagonal("hermitian"))),
 }
 
 
