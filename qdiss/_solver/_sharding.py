@@ -20,7 +20,11 @@ every inner product ⟨v, w⟩ = Σ_devices Σ_local lowers to a local sum and o
 The layout is pinned with ``jax.lax.with_sharding_constraint`` (GSPMD partitions the rest):
 on the right-hand side and start, on the basis (``PartitionSpec(None, "state")``: every basis
 vector split the same way) and on every operator output. Per device, the GMRES storage is
-(restart + 2)·⌈B/d⌉·D² (or ⌈n/d⌉·n) complex numbers instead of (restart + 2)·B·D².
+(restart + 2)·⌈B/d⌉·D² (or ⌈n/d⌉·n) complex numbers. On one device Krylov iterates on the
+*packed* unknowns instead (Σ_j (2j+1)² ≈ N³/6 for the blocks, against B·D² ≈ N³/2 padded), so
+for a permutation-invariant state the split pays in memory from d = 3 devices on (a packed,
+sharded layout would need the pack/unpack gathers partitioned: not done). Dense states have no
+padding: d devices hold 1/d each.
 
 What the operator application costs across devices (the collectives XLA inserts):
 

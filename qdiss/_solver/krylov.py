@@ -224,11 +224,18 @@ class Krylov(AbstractSteadyStateSolver):
             b, y0, rtol, chain = inputs
             norm = jnp.linalg.norm(previous)
             start = previous / jnp.where(norm > 0, norm, 1).astype(previous.dtype)
-            b = jnp.where(chain, vec.to_vec(start), b)
+            b = jnp.where(chain, to_vec(start), b)
             y, result, steps, r_norm = self._gmres(preconditioned, b, y0, rtol)
             x = precond.apply_inverse(vec.from_vec(y))
             bound = jnp.linalg.norm(x) / (jnp.linalg.norm(b) + r_norm)
+            x = keep(x)
             return x, (x, result, steps, r_norm, bound)
+
+        # Sharded: the scan carries and stacks states as padded, split GMRES vectors (an
+        # unpadded state of B rows split over d devices is uneven, and XLA gathers it).
+        sharded = vec.layout.sharded
+        keep = vec.to_vec if sharded else (lambda x: x)
+        to_vec = (lambda x: x) if sharded else vec.to_vec
 
         stack = vec.layout.constrain_stack
         inputs = (
@@ -237,11 +244,11 @@ class Krylov(AbstractSteadyStateSolver):
             jnp.asarray(rtols),
             chained,
         )
-        zero_state = jnp.zeros(work.state_shape, dtype)
+        zero_state = keep(jnp.zeros(work.state_shape, dtype))
         _, (xs, results, steps, r_norms, bounds) = jax.lax.scan(step, zero_state, inputs)
         result = jax.tree.map(lambda x: x[0], results)  # the steady state's own
 
-        x = jax.lax.stop_gradient(xs[0])
+        x = jax.lax.stop_gradient(vec.from_vec(xs[0]) if sharded else xs[0])
         ax = work.mv(x)
         rho = x + _implicit_delta(jax.lax.stop_gradient(ax) - ax, work, precond, solver=self)
         if rotation is not None:
