@@ -136,6 +136,7 @@ def steady_state(
     deflation_weight: Any = None,
     degenerate: Literal["refuse", "project"] = "refuse",
     kernel_dim: int | None = None,
+    devices: Any = None,
 ) -> SteadyStateSolution:
     r"""Find the steady state ρ_ss of dρ/dt = L(ρ), i.e. L(ρ_ss) = 0, tr ρ_ss = 1.
 
@@ -169,6 +170,11 @@ def steady_state(
       singular values of L (those below 1e3·eps·σ_max), which needs concrete arrays; under
       ``jit``/``vmap``/``grad`` pass it (static). A kernel larger than d is reported as
       ``non_unique``.
+    - ``devices``: split this one solve's state over several devices (a number d, the first d
+      of ``jax.devices()``, or a list of devices): the permutation-invariant blocks or the rows
+      of ρ, with the Krylov basis (``qdiss.Krylov``'s ``devices``; ``_solver/_sharding.py``).
+      Only with ``solver=qdiss.Krylov(...)``: any other solver (``Auto`` included) raises
+      ``ValueError``. ``None`` (default): one device.
 
     **Returns:** a :class:`SteadyStateSolution` whose ``rho`` is differentiable (by implicit
     differentiation) with respect to everything that enters the Lindbladian.
@@ -206,11 +212,14 @@ def steady_state(
         )
     if solver is None:
         solver = Auto()
+
     if not isinstance(solver, AbstractSteadyStateSolver):
         raise TypeError(
             f"`solver` must be a qdiss steady-state solver (e.g. `qdiss.DenseLU()`); got "
             f"{type(solver).__name__}."
         )
+    if devices is not None:  # only Krylov can; every other solver raises ValueError here
+        solver = solver.sharded(devices)
     if degenerate not in ("refuse", "project"):
         raise ValueError(f"`degenerate` must be 'refuse' or 'project'; got {degenerate!r}.")
     weight = _validate_weight(deflation_weight)

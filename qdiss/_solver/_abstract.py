@@ -64,6 +64,17 @@ class AbstractSteadyStateSolver(eqx.Module):
     def name(self) -> str:
         return type(self).__name__
 
+    def sharded(self, devices) -> AbstractSteadyStateSolver:
+        """This solver with one solve's state split over ``devices``
+        (``qdiss.steady_state(..., devices=...)``). Only :class:`qdiss.Krylov` can (its
+        ``devices`` field); every other solver raises ``ValueError``."""
+        del devices
+        raise ValueError(
+            f"`devices=` shards one solve over several devices, which only `qdiss.Krylov()` "
+            f"can do; got the solver {self.name}. Pass `solver=qdiss.Krylov()`, or leave "
+            "`devices` out (to spread many solves over devices use `qdiss.sweep`)."
+        )
+
     def memory_estimate(self, problem: DeflatedProblem) -> int | None:
         """Bytes of memory this solver needs at least for ``problem`` (one unbatched solve), or
         ``None`` when unknown (the default). :func:`steady_state` refuses, at trace time and

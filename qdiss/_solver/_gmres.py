@@ -52,7 +52,22 @@ def _dot(a, b):
     return jnp.vdot(a, b)
 
 
-def gmres_loop(matvec, b, y0, tol, restart: int, max_steps: int, stagnation_iters: int):
+def _same(x):
+    return x
+
+
+def gmres_loop(
+    matvec,
+    b,
+    y0,
+    tol,
+    restart: int,
+    max_steps: int,
+    stagnation_iters: int,
+    *,
+    constrain=_same,
+    constrain_stack=_same,
+):
     """Restarted GMRES(m) from ``y0`` on A y = b with ``matvec(v) = A v``, stopping at
     ‖b − A y‖₂ ≤ ``tol`` (an array: it may differ between the members of a batch).
 
@@ -65,6 +80,9 @@ def gmres_loop(matvec, b, y0, tol, restart: int, max_steps: int, stagnation_iter
     r₀, the Arnoldi step and the residual after each cycle): for a large operator, most of the
     program. The arithmetic is that of the textbook two-level loop (module docstring), step for
     step.
+
+    ``constrain`` / ``constrain_stack`` pin the layout of one vector / of the basis (a stack of
+    vectors) across devices (``_sharding.StateLayout``; identities on one device).
     """
     dtype = b.dtype
     rdtype = jnp.finfo(dtype).dtype
@@ -86,7 +104,7 @@ def gmres_loop(matvec, b, y0, tol, restart: int, max_steps: int, stagnation_iter
         breakdown = w_norm <= 10 * jnp.finfo(rdtype).eps * jnp.linalg.norm(h)
         h = h.at[k + 1].set(w_norm.astype(dtype))
         safe = jnp.where(breakdown, 1.0, w_norm).astype(dtype)
-        basis = basis.at[k + 1].set(jnp.where(breakdown, 0, w / safe))
+        basis = constrain_stack(basis.at[k + 1].set(jnp.where(breakdown, 0, w / safe)))
 
         # previous rotations on the new column
         def rotate(i, h):
@@ -116,7 +134,7 @@ def gmres_loop(matvec, b, y0, tol, restart: int, max_steps: int, stagnation_iter
             r_mat = jnp.where(used[:, None] & used[None, :], hess[:m, :m], 0)
             r_mat = r_mat + jnp.diag(jnp.where(used, 0, 1).astype(dtype))
             z = _back_substitute(r_mat, jnp.where(used, g[:m], 0))
-            return y + jnp.tensordot(z, basis[:m], axes=1)
+            return constrain(y + jnp.tensordot(z, basis[:m], axes=1))
 
         y = jax.lax.cond(end, update, lambda y: y, y)
         steps = jnp.where(end, steps + k, steps)
@@ -133,7 +151,7 @@ def gmres_loop(matvec, b, y0, tol, restart: int, max_steps: int, stagnation_iter
         best = jnp.minimum(best, r_norm)
         cycles = cycles + 1
         finished = ~((r_norm > tol) & (cycles < max_steps) & (stall < stagnation_iters))
-        basis = jnp.zeros_like(basis).at[0].set(r / r_norm.astype(dtype))
+        basis = constrain_stack(jnp.zeros_like(basis).at[0].set(r / r_norm.astype(dtype)))
         hess, cs, sn = jnp.zeros_like(hess), jnp.zeros_like(cs), jnp.zeros_like(sn)
         g = jnp.zeros_like(g).at[0].set(r_norm.astype(dtype))
         restarting = jnp.zeros((), bool)
@@ -143,14 +161,15 @@ def gmres_loop(matvec, b, y0, tol, restart: int, max_steps: int, stagnation_iter
     def body(state):
         carry, _ = state
         y, basis, k, restarting = carry[0], carry[1], carry[6], carry[7]
-        w = matvec(jnp.where(restarting, y, basis[k]))
+        w = constrain(matvec(constrain(jnp.where(restarting, y, basis[k]))))
         return jax.lax.cond(restarting, restart_step, arnoldi, carry, w)
 
     # The first step is a restart step that computes r₀ = b − Ay₀: with cycles = −1,
     # stall = −1 and best = inf it leaves cycles = stall = 0 and best = ‖r₀‖.
+    b, y0 = constrain(b), constrain(y0)
     init = (
         y0,
-        jnp.zeros((m + 1, *b.shape), dtype),
+        constrain_stack(jnp.zeros((m + 1, *b.shape), dtype)),
         jnp.zeros((m + 1, m), dtype),
         jnp.zeros((m,), dtype),
         jnp.zeros((m,), dtype),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import equinox as eqx
@@ -15,6 +16,7 @@ from ._abstract import AbstractSteadyStateSolver, RawSolve
 from ._gmres import RestartedGMRES, gmres_loop, gmres_rtol
 from ._normalised import NormalisedSolver
 from ._preconditioner import ALIASES, AbstractPreconditioner, as_preconditioner
+from ._sharding import StateLayout, as_devices
 
 __all__ = ["Krylov"]
 
@@ -85,7 +87,18 @@ class Krylov(AbstractSteadyStateSolver):
     of GMRES); ``restart``; ``stagnation_iters``; ``preconditioner`` (None: the Lindbladian's
     default);
     ``shift`` (σ relative to the largest decay rate); ``check_uniqueness``; ``residual_tol``;
-    ``error_tol``.
+    ``error_tol``; ``devices``.
+
+    **One solve over several devices** (``devices``: a number d, the first d of
+    ``jax.devices()``, or a list of devices; ``None``, the default, one device): the GMRES
+    vectors (right-hand side, iterate, the ``restart + 1`` basis vectors) are split along the
+    leading state axis over a one-axis mesh of those devices, the blocks of a
+    permutation-invariant state or the rows of a dense ρ (``_sharding.py``: the layout, the
+    inert padding to a multiple of d, and the collectives the operator needs). Inner products
+    become a local sum and a scalar all-reduce; the derivative's GMRES (forward and transposed)
+    runs in the same layout. Same answer as one device up to round-off (sums in another order).
+    The sharded vectors are the padded states, not the packed unknowns. Works under ``jit``
+    and ``grad``; ``qdiss.steady_state(L, Krylov(), devices=d)`` is the same request.
     """
 
     rtol: float | None = None
@@ -97,6 +110,23 @@ class Krylov(AbstractSteadyStateSolver):
     check_uniqueness: bool = True
     residual_tol: float | None = None
     error_tol: float | None = None
+    devices: tuple[jax.Device, ...] | None = eqx.field(
+        static=True, default=None, converter=as_devices
+    )
+
+    def sharded(self, devices) -> Krylov:
+        """This solver with its state split over ``devices`` (class docstring)."""
+        return dataclasses.replace(self, devices=as_devices(devices))
+
+    @property
+    def layout(self) -> StateLayout:
+        return StateLayout(self.devices)
+
+    def _vectors(self, problem: DeflatedProblem) -> _Vectors:
+        """How states become GMRES vectors for ``problem`` (packed, or padded and sharded)."""
+        what = "blocks" if _packed(problem) else "rows"
+        self.layout.check(problem.state_shape, what)
+        return _Vectors(problem, self.layout)
 
     def __check_init__(self):
         if self.rtol is not None and not self.rtol > 0:
@@ -137,6 +167,7 @@ class Krylov(AbstractSteadyStateSolver):
         return default if rtol is None else max(rtol, default)
 
     def _gmres(self, matvec, b, y0, rtol):
+        layout = self.layout
         """x with ‖b − A x‖₂ ≤ rtol·‖b‖₂ (``NormalisedSolver`` around ``RestartedGMRES``, the
         same arithmetic, with ``rtol`` an array): (x, result, Arnoldi steps, ‖b − A x‖₂)."""
         norm = jnp.linalg.norm(b)
@@ -146,7 +177,15 @@ class Krylov(AbstractSteadyStateSolver):
         rdtype = jnp.finfo(b.dtype).dtype
         tol = (0.0 + jnp.asarray(rtol, rdtype) * jnp.linalg.norm(b)).astype(rdtype)
         y, r_norm, _, stall, steps = gmres_loop(
-            matvec, b, y0 / safe, tol, self.restart, self.max_steps, self.stagnation_iters
+            matvec,
+            b,
+            y0 / safe,
+            tol,
+            self.restart,
+            self.max_steps,
+            self.stagnation_iters,
+            constrain=layout.constrain,
+            constrain_stack=layout.constrain_stack,
         )
         result = lx.RESULTS.where(
             r_norm <= tol,
@@ -166,24 +205,25 @@ class Krylov(AbstractSteadyStateSolver):
         (compile time: a large operator is traced, lowered and compiled once)."""
         work, precond, rotation = self._working_problem(problem)
         stopped = jax.lax.stop_gradient(work)
+        vec = self._vectors(work)
 
-        def preconditioned(y):  # y ↦ A(P⁻¹ y) on the unknowns
-            return _pack(stopped, stopped.mv(precond.apply_inverse(_unpack(stopped, y))))
+        # y ↦ A(P⁻¹ y) on the GMRES vectors
+        preconditioned = vec.operator(lambda x: stopped.mv(precond.apply_inverse(x)))
 
         dtype = problem.dtype
         single = float(jnp.finfo(dtype).eps) > 1e-10
-        rhs = _pack(work, work.rhs())
+        rhs = vec.to_vec(work.rhs())
         y0 = jnp.zeros_like(rhs)
         if rho0 is not None:
             if rotation is not None:
                 rho0 = rotation.conj().T @ rho0 @ rotation
-            y0 = jax.lax.stop_gradient(_pack(work, precond.apply(rho0)))
+            y0 = jax.lax.stop_gradient(vec.to_vec(precond.apply(rho0)))
         # 0: the steady state; 1: a pseudo-random v for the bound on ‖A⁻¹‖
         # (:meth:`_inverse_norm_bound`); 2 (single precision): one step of inverse iteration.
         rhs_list, y0_list, rtols = [rhs], [y0], [self._rtol(dtype)]
         if self.check_uniqueness:
             root = math.sqrt(problem.size)
-            v = _pack(work, work.random_vector(4321))
+            v = vec.to_vec(work.random_vector(4321))
             count = 3 if single else 2
             rhs_list += [v] * (count - 1)
             y0_list += [jnp.zeros_like(rhs)] * (count - 1)
@@ -194,18 +234,31 @@ class Krylov(AbstractSteadyStateSolver):
             b, y0, rtol, chain = inputs
             norm = jnp.linalg.norm(previous)
             start = previous / jnp.where(norm > 0, norm, 1).astype(previous.dtype)
-            b = jnp.where(chain, _pack(work, start), b)
+            b = jnp.where(chain, to_vec(start), b)
             y, result, steps, r_norm = self._gmres(preconditioned, b, y0, rtol)
-            x = precond.apply_inverse(_unpack(stopped, y))
+            x = precond.apply_inverse(vec.from_vec(y))
             bound = jnp.linalg.norm(x) / (jnp.linalg.norm(b) + r_norm)
+            x = keep(x)
             return x, (x, result, steps, r_norm, bound)
 
-        inputs = (jnp.stack(rhs_list), jnp.stack(y0_list), jnp.asarray(rtols), chained)
-        zero_state = jnp.zeros(work.state_shape, dtype)
+        # Sharded: the scan carries and stacks states as padded, split GMRES vectors (an
+        # unpadded state of B rows split over d devices is uneven, and XLA gathers it).
+        sharded = vec.layout.sharded
+        keep = vec.to_vec if sharded else (lambda x: x)
+        to_vec = (lambda x: x) if sharded else vec.to_vec
+
+        stack = vec.layout.constrain_stack
+        inputs = (
+            stack(jnp.stack(rhs_list)),
+            stack(jnp.stack(y0_list)),
+            jnp.asarray(rtols),
+            chained,
+        )
+        zero_state = keep(jnp.zeros(work.state_shape, dtype))
         _, (xs, results, steps, r_norms, bounds) = jax.lax.scan(step, zero_state, inputs)
         result = jax.tree.map(lambda x: x[0], results)  # the steady state's own
 
-        x = jax.lax.stop_gradient(xs[0])
+        x = jax.lax.stop_gradient(vec.from_vec(xs[0]) if sharded else xs[0])
         ax = work.mv(x)
         rho = x + _implicit_delta(jax.lax.stop_gradient(ax) - ax, work, precond, solver=self)
         if rotation is not None:
@@ -253,9 +306,9 @@ def _implicit_delta_jvp(primals, tangents, *, solver):
         return out, jnp.zeros_like(r)
     stopped = jax.lax.stop_gradient(work)
     rtol = solver._rtol(work.dtype)
-
-    def preconditioned(y):  # y ↦ A(P⁻¹ y) on the unknowns
-        return _pack(stopped, stopped.mv(precond.apply_inverse(_unpack(stopped, y))))
+    vec = solver._vectors(stopped)
+    # y ↦ A(P⁻¹ y) on the GMRES vectors (sharded as the primal solve's)
+    preconditioned = vec.operator(lambda x: stopped.mv(precond.apply_inverse(x)))
 
     def checked(step):
         def run(_, rhs):
@@ -266,16 +319,16 @@ def _implicit_delta_jvp(primals, tangents, *, solver):
         return run
 
     def solve(v):  # A⁻¹ v = P⁻¹ (A P⁻¹)⁻¹ v
-        b = _pack(stopped, v)
+        b = vec.to_vec(v)
         y, result, _, _ = solver._gmres(preconditioned, b, jnp.zeros_like(b), rtol)
-        return precond.apply_inverse(_unpack(stopped, y)), result
+        return precond.apply_inverse(vec.from_vec(y)), result
 
     def transpose_solve(v):  # A⁻ᵀ v = (A P⁻¹)⁻ᵀ P⁻ᵀ v: a plain transpose, not a conjugate one
         (w,) = jax.linear_transpose(precond.apply_inverse, v)(v)
-        b = _pack(stopped, w)
+        b = vec.to_vec(w)
         transposed = jax.linear_transpose(preconditioned, b)
         y, result, _, _ = solver._gmres(lambda u: transposed(u)[0], b, jnp.zeros_like(b), rtol)
-        return _unpack(stopped, y), result
+        return vec.from_vec(y), result
 
     tangent = jax.lax.custom_linear_solve(work.mv, r_dot, checked(solve), checked(transpose_solve))
     return out, tangent
@@ -293,3 +346,37 @@ def _pack(problem: DeflatedProblem, x):
 
 def _unpack(problem: DeflatedProblem, v):
     return problem.from_physical(v) if _packed(problem) else v
+
+
+class _Vectors(eqx.Module):
+    """States ↔ GMRES vectors: the packed unknowns on one device (``_pack``), the state padded
+    to a multiple of the device count and sharded otherwise (``_sharding.py``)."""
+
+    problem: DeflatedProblem
+    layout: StateLayout
+
+    def to_vec(self, x):
+        if not self.layout.sharded:
+            return _pack(self.problem, x)
+        return self.layout.pad(x)
+
+    def from_vec(self, v):
+        if not self.layout.sharded:
+            return _unpack(self.problem, v)
+        return self.layout.unpad(v, self.problem.state_shape[0])
+
+    def operator(self, fn):
+        """The GMRES operator of a linear map ``fn`` on states: the identity on the inert
+        padding rows, so that they stay zero and the operator stays invertible there."""
+        if not self.layout.sharded:
+            return lambda v: _pack(self.problem, fn(_unpack(self.problem, v)))
+        rows = self.problem.state_shape[0]
+
+        def apply(v):
+            out = self.to_vec(fn(self.from_vec(v)))
+            if v.shape[0] == rows:
+                return out
+            extra = jax.lax.broadcasted_iota(jnp.int32, v.shape, 0) >= rows
+            return self.layout.constrain(jnp.where(extra, v, out))
+
+        return apply
